@@ -42,7 +42,9 @@ class Cast:
 
 def make_user(username: str, organization: Organization, role: str, portfolios=()):
     user = get_user_model().objects.create_user(
-        username=username, password="recobro-test-pass", email=f"{username}@example.com",
+        username=username,
+        password="recobro-test-pass",
+        email=f"{username}@example.com",
         is_staff=True,
     )
     membership = Membership.objects.create(user=user, organization=organization, role=role)
@@ -54,30 +56,55 @@ def make_user(username: str, organization: Organization, role: str, portfolios=(
 @pytest.fixture
 def cast(db) -> Cast:
     mx = Organization.objects.create(
-        name="Comercial del Norte", slug="comercial-norte", country="MX",
-        timezone="America/Mexico_City", currency="MXN", locale="es-MX",
+        name="Comercial del Norte",
+        slug="comercial-norte",
+        country="MX",
+        timezone="America/Mexico_City",
+        currency="MXN",
+        locale="es-MX",
         payment_reference_prefix=11,
     )
     co = Organization.objects.create(
-        name="Cobranzas Andinas", slug="cobranzas-andinas", country="CO",
-        timezone="America/Bogota", currency="COP", locale="es-CO",
+        name="Cobranzas Andinas",
+        slug="cobranzas-andinas",
+        country="CO",
+        timezone="America/Bogota",
+        currency="COP",
+        locale="es-CO",
         payment_reference_prefix=22,
     )
     retail = Portfolio.objects.create(
-        organization=mx, code="credito-tienda", name="Crédito tienda", creditor="Comercial del Norte",
-        currency="MXN", jurisdiction="MX",
+        organization=mx,
+        code="credito-tienda",
+        name="Crédito tienda",
+        creditor="Comercial del Norte",
+        currency="MXN",
+        jurisdiction="MX",
     )
     loans = Portfolio.objects.create(
-        organization=mx, code="prestamos", name="Préstamos personales", creditor="Comercial del Norte",
-        currency="MXN", jurisdiction="MX", allocation_order="waterfall",
+        organization=mx,
+        code="prestamos",
+        name="Préstamos personales",
+        creditor="Comercial del Norte",
+        currency="MXN",
+        jurisdiction="MX",
+        allocation_order="waterfall",
     )
     bank_co = Portfolio.objects.create(
-        organization=co, code="banco-andino", name="Banco Andino — tarjetas", creditor="Banco Andino",
-        currency="COP", jurisdiction="CO",
+        organization=co,
+        code="banco-andino",
+        name="Banco Andino — tarjetas",
+        creditor="Banco Andino",
+        currency="COP",
+        jurisdiction="CO",
     )
     telco_co = Portfolio.objects.create(
-        organization=co, code="telcosur", name="TelcoSur — hogar", creditor="TelcoSur",
-        currency="COP", jurisdiction="CO",
+        organization=co,
+        code="telcosur",
+        name="TelcoSur — hogar",
+        creditor="TelcoSur",
+        currency="COP",
+        jurisdiction="CO",
     )
     ana = make_user("ana", mx, Role.SUPERVISOR)
     carlos = make_user("carlos", mx, Role.COLLECTOR, [retail])
@@ -85,21 +112,49 @@ def cast(db) -> Cast:
     auditor = make_user("ulises", mx, Role.AUDITOR)
     oscar = make_user("oscar", co, Role.ADMIN)
     eva = Debtor.objects.create(
-        organization=mx, external_id="C-1001", name="Eva Martínez López", tax_id="MALE800101AB1",
+        organization=mx,
+        external_id="C-1001",
+        name="Eva Martínez López",
+        tax_id="MALE800101AB1",
         tax_id_type="rfc",
     )
     return Cast(
-        mx=mx, co=co, retail=retail, loans=loans, bank_co=bank_co, telco_co=telco_co,
-        ana=ana, carlos=carlos, diana=diana, oscar=oscar, auditor=auditor, eva=eva,
+        mx=mx,
+        co=co,
+        retail=retail,
+        loans=loans,
+        bank_co=bank_co,
+        telco_co=telco_co,
+        ana=ana,
+        carlos=carlos,
+        diana=diana,
+        oscar=oscar,
+        auditor=auditor,
+        eva=eva,
     )
 
 
-def make_document(portfolio: Portfolio, debtor: Debtor, external_id: str, amount: str,
-                  due: dt.date, *, kind: str = "invoice", balance: str | None = None) -> Document:
+def make_document(
+    portfolio: Portfolio,
+    debtor: Debtor,
+    external_id: str,
+    amount: str,
+    due: dt.date,
+    *,
+    kind: str = "invoice",
+    balance: str | None = None,
+) -> Document:
     """A document written directly, for tests that need ledger rows as a starting point."""
     return Document.objects.create(
-        organization=portfolio.organization, portfolio=portfolio, debtor=debtor,
-        external_id=external_id, number=external_id, kind=kind, due_date=due,
-        issue_date=due - dt.timedelta(days=30), original_amount=Decimal(amount),
-        balance=Decimal(balance if balance is not None else amount), currency=portfolio.currency,
+        organization=portfolio.organization,
+        portfolio=portfolio,
+        debtor=debtor,
+        external_id=external_id,
+        number=external_id,
+        kind=kind,
+        due_date=due,
+        issue_date=due - dt.timedelta(days=30),
+        original_amount=Decimal(amount),
+        balance=Decimal(balance if balance is not None else amount),
+        currency=portfolio.currency,
     )

@@ -1,7 +1,7 @@
 """The ``recobro`` command: Django's management commands, with product-friendly names.
 
-    recobro import KIND FILE --portfolio P [--profile NAME] [--skip-invalid]
-    recobro load_demo | migrate | runserver | …  (any management command)
+recobro import KIND FILE --portfolio P [--profile NAME] [--skip-invalid]
+recobro load_demo | migrate | runserver | …  (any management command)
 """
 
 import os

@@ -15,9 +15,7 @@ def test_a_supervisor_sees_every_portfolio_of_their_organization_and_none_of_ano
 
 def test_diana_sees_nothing_of_carlos_debtors(cast):
     make_document(cast.retail, cast.eva, "F-1", "100.00", cast.mx.today())
-    Case.objects.create(
-        organization=cast.mx, portfolio=cast.retail, debtor=cast.eva, currency="MXN"
-    )
+    Case.objects.create(organization=cast.mx, portfolio=cast.retail, debtor=cast.eva, currency="MXN")
     assert list(Debtor.objects.for_user(cast.carlos)) == [cast.eva]
     assert list(Debtor.objects.for_user(cast.diana)) == []
     assert list(Case.objects.for_user(cast.diana)) == []

@@ -64,9 +64,17 @@ def changed(before: dict | None, after: dict | None) -> bool:
 
 
 def entry(
-    *, organization, actor: Actor, action: str, obj: models.Model | None = None,
-    object_type: str = "", object_id: Any = "", object_repr: str = "",
-    before: dict | None = None, after: dict | None = None, context: dict | None = None,
+    *,
+    organization,
+    actor: Actor,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: Any = "",
+    object_repr: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+    context: dict | None = None,
 ) -> AuditEntry:
     """Build (without saving) an entry, for ``record_many``."""
     if obj is not None:
@@ -74,9 +82,17 @@ def entry(
         object_id = object_id or obj.pk
         object_repr = object_repr or str(obj)[:200]
     return AuditEntry(
-        organization=organization, source=actor.source, user=actor.user, api_key=actor.api_key,
-        actor_label=actor.display()[:200], action=action, object_type=object_type,
-        object_id=str(object_id), object_repr=object_repr[:200], before=before, after=after,
+        organization=organization,
+        source=actor.source,
+        user=actor.user,
+        api_key=actor.api_key,
+        actor_label=actor.display()[:200],
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        object_repr=object_repr[:200],
+        before=before,
+        after=after,
         context=context or {},
     )
 

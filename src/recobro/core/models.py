@@ -42,11 +42,14 @@ class Organization(models.Model):
     )
     aging_buckets = models.JSONField(_("aging buckets"), default=default_aging_buckets)
     payment_reference_prefix = models.PositiveIntegerField(
-        _("payment reference prefix"), unique=True,
+        _("payment reference prefix"),
+        unique=True,
         help_text=_("Two or three digits that start every payment reference of this organization"),
     )
     business_date_override = models.DateField(
-        _("frozen business date"), null=True, blank=True,
+        _("frozen business date"),
+        null=True,
+        blank=True,
         help_text=_("Set by the simulator; leave empty to use today's date in the timezone"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -85,15 +88,13 @@ class Role(models.TextChoices):
 class Membership(models.Model):
     """A user in an organization with a role (usuario)."""
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
-    )
-    organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="memberships"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     portfolios = models.ManyToManyField(
-        "portfolio.Portfolio", blank=True, related_name="memberships",
+        "portfolio.Portfolio",
+        blank=True,
+        related_name="memberships",
         verbose_name=_("portfolios"),
         help_text=_("Collectors and agency agents see only these portfolios"),
     )
@@ -103,9 +104,7 @@ class Membership(models.Model):
     class Meta:
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
-        constraints = [
-            models.UniqueConstraint(fields=["user", "organization"], name="membership_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "organization"], name="membership_unique")]
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organization} ({self.get_role_display()})"
@@ -138,9 +137,7 @@ class ApiKey(models.Model):
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(_("prefix"), max_length=PREFIX_LENGTH, unique=True, editable=False)
     key_hash = models.CharField(max_length=64, editable=False)
-    scope = models.CharField(
-        _("scope"), max_length=10, choices=ApiKeyScope.choices, default=ApiKeyScope.READ
-    )
+    scope = models.CharField(_("scope"), max_length=10, choices=ApiKeyScope.choices, default=ApiKeyScope.READ)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -153,9 +150,7 @@ class ApiKey(models.Model):
     class Meta:
         verbose_name = _("API key")
         verbose_name_plural = _("API keys")
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "name"], name="apikey_unique_name")
-        ]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="apikey_unique_name")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -192,17 +187,23 @@ class AuditSource(models.TextChoices):
 class AuditEntry(models.Model):
     """Who did what to which row, when, with before/after. Append-only."""
 
-    organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="audit_entries"
-    )
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="audit_entries")
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     source = models.CharField(_("source"), max_length=12, choices=AuditSource.choices)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", verbose_name=_("user"),
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("user"),
     )
     api_key = models.ForeignKey(
-        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        ApiKey,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("API key"),
     )
     actor_label = models.CharField(_("actor"), max_length=200)

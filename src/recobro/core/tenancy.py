@@ -50,9 +50,7 @@ def membership_for(user, organization=None) -> Membership | None:
         )
         user._recobro_memberships = cache
     for membership in cache:
-        if organization is None or membership.organization_id == getattr(
-            organization, "pk", organization
-        ):
+        if organization is None or membership.organization_id == getattr(organization, "pk", organization):
             return membership
     return None
 

@@ -11,7 +11,7 @@ from recobro.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from recobro.core.tenancy import OrganizationQuerySet, OrganizationWideQuerySet
 
 
-def MoneyField(verbose_name, **kwargs):  # noqa: N802 - reads like a field class
+def MoneyField(verbose_name, **kwargs):
     return models.DecimalField(
         verbose_name, max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs
     )
@@ -38,7 +38,9 @@ class Portfolio(models.Model):
         _("jurisdiction"), max_length=2, help_text=_("Country whose collection law applies")
     )
     allocation_order = models.CharField(
-        _("payment allocation"), max_length=12, choices=AllocationOrder.choices,
+        _("payment allocation"),
+        max_length=12,
+        choices=AllocationOrder.choices,
         default=AllocationOrder.OLDEST_DUE,
     )
     is_active = models.BooleanField(_("active"), default=True)
@@ -50,9 +52,7 @@ class Portfolio(models.Model):
         verbose_name = _("portfolio")
         verbose_name_plural = _("portfolios")
         ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "code"], name="portfolio_unique_code")
-        ]
+        constraints = [models.UniqueConstraint(fields=["organization", "code"], name="portfolio_unique_code")]
 
     def __str__(self) -> str:
         return self.name
@@ -101,7 +101,11 @@ class Debtor(models.Model):
     )
     attributes = models.JSONField(_("custom attributes"), default=dict, blank=True)
     risk_score = models.DecimalField(
-        _("risk score"), max_digits=5, decimal_places=4, null=True, blank=True,
+        _("risk score"),
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
         help_text=_("Probability of payment, 0 to 1"),
     )
     language = models.CharField(_("language"), max_length=10, blank=True)
@@ -219,7 +223,9 @@ class Document(models.Model):
     portfolio = models.ForeignKey(Portfolio, on_delete=models.PROTECT, related_name="documents")
     debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="documents")
     external_id = models.CharField(_("external id"), max_length=64)
-    kind = models.CharField(_("type"), max_length=12, choices=DocumentKind.choices, default=DocumentKind.INVOICE)
+    kind = models.CharField(
+        _("type"), max_length=12, choices=DocumentKind.choices, default=DocumentKind.INVOICE
+    )
     number = models.CharField(_("number"), max_length=64, blank=True)
     product = models.CharField(_("product"), max_length=60, blank=True)
     issue_date = models.DateField(_("issue date"), null=True, blank=True)
@@ -244,10 +250,13 @@ class Document(models.Model):
             models.UniqueConstraint(fields=["portfolio", "external_id"], name="document_unique_external_id"),
             models.CheckConstraint(
                 condition=(
-                    ~Q(kind="credit_note") & Q(original_amount__gt=0, balance__gte=0)
+                    ~Q(kind="credit_note")
+                    & Q(original_amount__gt=0, balance__gte=0)
                     & Q(balance__lte=F("original_amount"))
-                ) | (
-                    Q(kind="credit_note") & Q(original_amount__lt=0, balance__lte=0)
+                )
+                | (
+                    Q(kind="credit_note")
+                    & Q(original_amount__lt=0, balance__lte=0)
                     & Q(balance__gte=F("original_amount"))
                 ),
                 name="document_balance_within_original",
@@ -296,10 +305,14 @@ class Payment(models.Model):
     unallocated_amount = MoneyField(_("unallocated"))
     currency = models.CharField(_("currency"), max_length=3)
     paid_on = models.DateField(_("payment date"))
-    method = models.CharField(_("method"), max_length=14, choices=PaymentMethod.choices, default=PaymentMethod.TRANSFER)
+    method = models.CharField(
+        _("method"), max_length=14, choices=PaymentMethod.choices, default=PaymentMethod.TRANSFER
+    )
     source = models.CharField(_("source"), max_length=10, choices=PaymentSource.choices)
     reference = models.CharField(_("reference"), max_length=100, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.POSTED)
+    status = models.CharField(
+        _("status"), max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.POSTED
+    )
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -311,7 +324,8 @@ class Payment(models.Model):
         ordering = ["-paid_on", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["portfolio", "external_id"], condition=Q(external_id__isnull=False),
+                fields=["portfolio", "external_id"],
+                condition=Q(external_id__isnull=False),
                 name="payment_unique_external_id",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
@@ -444,7 +458,9 @@ class ImportProfile(models.Model):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
     column_map = models.JSONField(
-        _("column mapping"), default=dict, blank=True,
+        _("column mapping"),
+        default=dict,
+        blank=True,
         help_text=_("Recobro field → column header in the file; unmapped fields use their own name"),
     )
     delimiter = models.CharField(_("delimiter"), max_length=1, choices=Delimiter.choices, default=",")
@@ -452,7 +468,9 @@ class ImportProfile(models.Model):
     number_format = models.CharField(
         _("number format"), max_length=5, choices=NumberFormat.choices, default=NumberFormat.DOT_DECIMAL
     )
-    date_format = models.CharField(_("date format"), max_length=3, choices=DateFormat.choices, default=DateFormat.ISO)
+    date_format = models.CharField(
+        _("date format"), max_length=3, choices=DateFormat.choices, default=DateFormat.ISO
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -482,16 +500,26 @@ class ImportJob(models.Model):
     """One file imported (or attempted): who, when, what, counts and errors."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="import_jobs")
-    portfolio = models.ForeignKey(Portfolio, on_delete=models.PROTECT, related_name="import_jobs", null=True, blank=True)
+    portfolio = models.ForeignKey(
+        Portfolio, on_delete=models.PROTECT, related_name="import_jobs", null=True, blank=True
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
-    profile = models.ForeignKey(ImportProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    profile = models.ForeignKey(
+        ImportProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     file_name = models.CharField(_("file name"), max_length=255)
     file = models.FileField(_("file"), upload_to="imports/%Y/%m/", blank=True)
     file_size = models.BigIntegerField(_("size (bytes)"), default=0)
     skip_invalid = models.BooleanField(_("skip invalid rows"), default=False)
-    status = models.CharField(_("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("imported by"),
     )
     actor_label = models.CharField(_("actor"), max_length=200, blank=True)
