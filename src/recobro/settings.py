@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "ninja",
     "recobro.core",
     "recobro.portfolio",
+    "recobro.demo",
 ]
 
 MIDDLEWARE = [
