@@ -1,6 +1,21 @@
+from django.utils import timezone, translation
+
 from recobro.core.tenancy import membership_for
 
 SESSION_KEY = "recobro_organization_id"
+
+
+def activate_organization_formats(organization) -> None:
+    """Dates and numbers in the organization's locale, datetimes in its timezone.
+
+    The language stays the user's choice; when it is Spanish, the organization's variant
+    (es-MX, es-CO) gives Django its date and number formats, with the "es" catalogue.
+    """
+    language = translation.get_language() or ""
+    locale = (organization.locale or "").lower()
+    if locale.split("-")[0] == language.split("-")[0] and locale != language:
+        translation.activate(locale)
+    timezone.activate(organization.timezone)
 
 
 class OrganizationMiddleware:
@@ -23,4 +38,8 @@ class OrganizationMiddleware:
             if membership is not None:
                 request.membership = membership
                 request.organization = membership.organization
-        return self.get_response(request)
+                activate_organization_formats(membership.organization)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
