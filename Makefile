@@ -49,6 +49,9 @@ bench-cases: setup
 e2e-deps:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
+# Extract and compile translations (needs GNU gettext; the compiled .mo files are committed).
 messages: setup
-	cd src/recobro && $(RUN) --project ../.. recobro makemessages -l es -l en --no-obsolete
-	$(RUN) python -m recobro.core.i18n_compile
+	mkdir -p src/recobro/locale
+	cd src/recobro && $(abspath $(UV)) run --frozen --project $(CURDIR) recobro makemessages \
+	  -l es -l en --no-obsolete --ignore 'demo/*' --ignore 'locale/*'
+	cd src/recobro && $(abspath $(UV)) run --frozen --project $(CURDIR) recobro compilemessages
