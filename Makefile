@@ -53,5 +53,5 @@ e2e-deps:
 messages: setup
 	mkdir -p src/recobro/locale
 	cd src/recobro && $(abspath $(UV)) run --frozen --project $(CURDIR) recobro makemessages \
-	  -l es -l en --no-obsolete --ignore 'demo/*' --ignore 'locale/*'
+	  -l es -l en --no-obsolete --ignore 'locale/*'
 	cd src/recobro && $(abspath $(UV)) run --frozen --project $(CURDIR) recobro compilemessages
