@@ -56,7 +56,7 @@ def format_reference(reference: str) -> str:
 def assign_payment_references(*, organization) -> int:
     """Give every debtor of the organization that has none its reference. Returns the count."""
     prefix = int(organization.payment_reference_prefix)
-    base = f"({prefix} * {_ID_SPAN} + id)"
+    base = f"(CAST({prefix} AS BIGINT) * {_ID_SPAN} + id)"
     expr = f"CAST({base} * 100 + (98 - ({base} * 100) %% 97) AS {_text_type()})"
     table = Debtor._meta.db_table
     with connection.cursor() as cursor:
