@@ -13,6 +13,8 @@ _handlers: dict[str, list[Handler]] = defaultdict(list)
 
 # Event names published by the lower layers (payload keys in the comment).
 PAYMENT_RECORDED = "portfolio.payment_recorded"  # organization, payment
+PAYMENT_REVERSED = "portfolio.payment_reversed"  # organization, payment
+PAYMENTS_ALLOCATED = "portfolio.payments_allocated"  # organization, payment_ids (set-based allocation)
 CASES_REFRESHED = "portfolio.cases_refreshed"  # organization, case_ids (None = all)
 IMPORT_FINISHED = "portfolio.import_finished"  # organization, job
 
