@@ -1,0 +1,92 @@
+"""The few SQL spellings that differ between SQLite and PostgreSQL, for the ledger engines.
+
+Everything else the engines write is portable SQL (window functions, ``ON CONFLICT``,
+``UPDATE … FROM``: SQLite ≥ 3.33 and PostgreSQL both have them). Money crosses SQL as
+integer cents (``cents``) wherever it is summed, because SQLite sums decimals as floats.
+"""
+
+import json
+from collections.abc import Iterable
+
+from django.db import connection
+
+
+def is_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def id_in(column: str, ids: Iterable[int]) -> tuple[str, list]:
+    """``column`` is one of ``ids``, with a single parameter however many ids there are."""
+    ids = sorted({int(i) for i in ids})
+    if is_postgresql():
+        return f"{column} = ANY(%s)", [ids]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(ids)]
+
+
+def days_between(later: str, earlier: str) -> str:
+    """Whole days from the date expression ``earlier`` to ``later`` (negative if before)."""
+    if is_postgresql():
+        return f"({later} - {earlier})"
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+
+def date_param() -> str:
+    return "CAST(%s AS date)" if is_postgresql() else "%s"
+
+
+def least(a: str, b: str) -> str:
+    return f"LEAST({a}, {b})" if is_postgresql() else f"MIN({a}, {b})"
+
+
+def greatest(a: str, b: str) -> str:
+    return f"GREATEST({a}, {b})" if is_postgresql() else f"MAX({a}, {b})"
+
+
+def is_distinct(a: str, b: str) -> str:
+    """Null-safe inequality."""
+    return f"{a} IS DISTINCT FROM {b}" if is_postgresql() else f"{a} IS NOT {b}"
+
+
+def cents(expr: str) -> str:
+    """A money expression as an exact integer number of cents."""
+    return f"CAST(ROUND({expr} * 100) AS BIGINT)"
+
+
+def money(cents_expr: str) -> str:
+    """Integer cents back to a money value for a decimal(18, 2) column."""
+    if is_postgresql():
+        return f"CAST(({cents_expr}) / 100.0 AS NUMERIC(18, 2))"
+    return f"(({cents_expr}) / 100.0)"
+
+
+def money_text(expr: str) -> str:
+    """A money value as text with two decimals, as the audit log stores Decimals ("12.30")."""
+    if is_postgresql():
+        return f"CAST(CAST({expr} AS NUMERIC(18, 2)) AS TEXT)"
+    return f"printf('%%.2f', {expr})"
+
+
+def text(expr: str) -> str:
+    return f"CAST({expr} AS TEXT)"
+
+
+def concat(*parts: str) -> str:
+    return " || ".join(parts)
+
+
+def json_object(pairs: dict[str, str]) -> str:
+    """A JSON object from SQL expressions; keys are trusted identifiers from our code."""
+    fn = "jsonb_build_object" if is_postgresql() else "json_object"
+    inner = ", ".join(f"'{key}', {value}" for key, value in pairs.items())
+    return f"{fn}({inner})"
+
+
+def temp_table(name: str, columns: str) -> list[str]:
+    """Statements that (re)create a scratch table private to this connection and transaction."""
+    if is_postgresql():
+        return [f"DROP TABLE IF EXISTS {name}", f"CREATE TEMP TABLE {name} ({columns}) ON COMMIT DROP"]
+    return [f"DROP TABLE IF EXISTS temp.{name}", f"CREATE TEMP TABLE {name} ({columns})"]
+
+
+def drop_temp_table(name: str) -> str:
+    return f"DROP TABLE IF EXISTS {name}" if is_postgresql() else f"DROP TABLE IF EXISTS temp.{name}"
