@@ -3,5 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", include("recobro.api")),
+    path("", include("recobro.portfolio.urls")),
     path("", admin.site.urls),
 ]
