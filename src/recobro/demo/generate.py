@@ -343,6 +343,8 @@ class IdentityFactory:
                 contacts.append(Contact("whatsapp", e164(mobile), e164(mobile), "WhatsApp", False))
             if rng.random() < 0.08:
                 other = phone_number(rng, self.country, place, mobile=True)
+                while other == mobile:
+                    other = phone_number(rng, self.country, place, mobile=True)
                 contacts.append(Contact("mobile", as_written(rng, other), e164(other), "celular 2", False))
         if rng.random() < (0.85 if company else 0.22):
             landline = phone_number(rng, self.country, place, mobile=False)
