@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -144,5 +145,12 @@ UNFOLD = {
     "SITE_SYMBOL": "payments",
     "SHOW_LANGUAGES": True,
     "SHOW_HISTORY": False,
-    "SIDEBAR": {"show_search": True, "show_all_applications": True},
+    "SHOW_BACK_BUTTON": True,
+    "STYLES": [lambda request: static("core/backoffice.css")],
+    "DASHBOARD_CALLBACK": "recobro.core.admin_site.dashboard_callback",
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": True,
+        "navigation": "recobro.core.admin_site.sidebar_navigation",
+    },
 }

@@ -1,0 +1,314 @@
+"""Forms of the portfolio back-office: what people type, parsed and checked before a service runs."""
+
+import json
+from decimal import Decimal
+
+import phonenumbers
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from recobro.core.admin import OrganizationForm
+from recobro.core.admin_base import StyledForm, scoped_queryset
+from recobro.portfolio.aging import validate_buckets
+from recobro.portfolio.models import (
+    ContactKind,
+    ContactPoint,
+    Debtor,
+    ImportKind,
+    ImportProfile,
+    PaymentMethod,
+    Portfolio,
+)
+from recobro.portfolio.references import normalize as normalize_reference
+
+# --- Organization settings: aging buckets as a table -------------------------------------
+
+
+class AgingBucketsWidget(forms.Widget):
+    """One row per bucket (key, label, from, to) plus a few empty rows to add more."""
+
+    template_name = "portfolio/widgets/aging_buckets.html"
+    extra_rows = 3
+    columns = ("key", "label", "min", "max")
+
+    def format_value(self, value):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                value = []
+        rows = [dict(row) for row in (value or []) if isinstance(row, dict)]
+        return rows + [dict.fromkeys(self.columns, None) for _ in range(self.extra_rows)]
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["rows"] = context["widget"]["value"]
+        context["widget"]["count"] = len(context["widget"]["value"])
+        return context
+
+    def value_from_datadict(self, data, files, name):
+        try:
+            count = min(int(data.get(f"{name}-count", 0)), 50)
+        except ValueError:
+            count = 0
+        rows = []
+        for i in range(count):
+            row = {col: (data.get(f"{name}-{i}-{col}") or "").strip() for col in self.columns}
+            if not any(row.values()):
+                continue
+            for bound in ("min", "max"):
+                row[bound] = row[bound] or None
+            if not row["key"]:
+                row["key"] = _default_key(row["min"], row["max"])
+            rows.append(row)
+        return rows
+
+    def value_omitted_from_data(self, data, files, name):
+        return f"{name}-count" not in data
+
+
+def _default_key(low, high) -> str:
+    if low is None:
+        return "current"
+    return f"{low}+" if high is None else f"{low}-{high}"
+
+
+class AgingBucketsField(forms.Field):
+    widget = AgingBucketsWidget
+    default_error_messages = {"required": _("Give at least one aging bucket.")}
+
+    def to_python(self, value):
+        return value or []
+
+    def validate(self, value):
+        super().validate(value)
+        validate_buckets(value)
+
+    def clean(self, value):
+        value = super().clean(value)
+        return validate_buckets(value)
+
+    def has_changed(self, initial, data):
+        try:
+            return validate_buckets(initial) != validate_buckets(data)
+        except ValidationError:
+            return True
+
+
+class OrganizationSettingsForm(OrganizationForm):
+    aging_buckets = AgingBucketsField(
+        label=_("aging buckets"),
+        help_text=_(
+            "Days past due, both ends included. The first bucket may start open (empty 'from'); "
+            "the last must be open-ended (empty 'to'). Empty rows are ignored."
+        ),
+    )
+
+
+# --- Contact points -----------------------------------------------------------------
+
+
+PHONE_KINDS = {ContactKind.MOBILE, ContactKind.LANDLINE, ContactKind.WHATSAPP}
+
+
+def normalize_contact(kind: str, value: str, country: str) -> str:
+    """The normalised form of a contact value: E.164 phones, lower-case emails."""
+    value = (value or "").strip()
+    if kind in PHONE_KINDS:
+        try:
+            number = phonenumbers.parse(value, country)
+        except phonenumbers.NumberParseException as exc:
+            raise ValidationError(_("This is not a phone number."), code="phone") from exc
+        if not phonenumbers.is_valid_number(number):
+            raise ValidationError(
+                _("This is not a valid phone number for %(country)s.") % {"country": country}, code="phone"
+            )
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if kind == ContactKind.EMAIL:
+        validate_email(value)
+        return value.lower()
+    return " ".join(value.split())
+
+
+class ContactPointForm(forms.ModelForm):
+    class Meta:
+        model = ContactPoint
+        fields = [
+            "debtor",
+            "kind",
+            "value",
+            "label",
+            "is_primary",
+            "verified_at",
+            "consent_at",
+            "opted_out_at",
+            "wrong_number",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        kind, value = cleaned.get("kind"), cleaned.get("value")
+        debtor = cleaned.get("debtor") or getattr(self.instance, "debtor", None)
+        if kind and value:
+            country = debtor.organization.country if debtor is not None else "MX"
+            try:
+                normalized = normalize_contact(kind, value, country)
+            except ValidationError as exc:
+                self.add_error("value", exc)
+                return cleaned
+            self.instance.normalized = normalized
+            if debtor is not None:
+                duplicate = ContactPoint.objects.filter(debtor=debtor, kind=kind, normalized=normalized)
+                if self.instance.pk:
+                    duplicate = duplicate.exclude(pk=self.instance.pk)
+                if duplicate.exists():
+                    self.add_error("value", _("This debtor already has this contact point."))
+        return cleaned
+
+
+# --- Manual payment entry --------------------------------------------------------------
+
+
+class RecordPaymentForm(StyledForm):
+    debtor = forms.CharField(
+        label=_("debtor"),
+        max_length=64,
+        help_text=_("External id, payment reference or tax id"),
+    )
+    portfolio = forms.ModelChoiceField(label=_("portfolio"), queryset=Portfolio.objects.none())
+    amount = forms.DecimalField(label=_("amount"), min_value=Decimal("0.01"), max_digits=18, decimal_places=2)
+    paid_on = forms.DateField(label=_("payment date"))
+    method = forms.ChoiceField(
+        label=_("method"), choices=PaymentMethod.choices, initial=PaymentMethod.TRANSFER
+    )
+    reference = forms.CharField(
+        label=_("reference"), max_length=100, required=False, help_text=_("Bank or receipt reference")
+    )
+    notes = forms.CharField(label=_("notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, request, debtor: Debtor | None = None, **kwargs):
+        self.request = request
+        self.fixed_debtor = debtor
+        super().__init__(*args, **kwargs)
+        portfolios = scoped_queryset(Portfolio, request).filter(is_active=True)
+        if debtor is not None:
+            with_case = portfolios.filter(cases__debtor=debtor)
+            portfolios = with_case if with_case.exists() else portfolios
+            self.fields["debtor"].required = False
+            self.fields["debtor"].widget = forms.HiddenInput()
+        self.fields["portfolio"].queryset = portfolios
+        if portfolios.count() == 1:
+            self.fields["portfolio"].initial = portfolios.first()
+        self.fields["paid_on"].initial = request.organization.today()
+
+    def clean_debtor(self):
+        if self.fixed_debtor is not None:
+            return self.fixed_debtor
+        text = self.cleaned_data["debtor"].strip()
+        debtors = scoped_queryset(Debtor, self.request).filter(
+            Q(external_id=text) | Q(payment_reference=normalize_reference(text)) | Q(tax_id=text.upper())
+        )
+        found = list(debtors[:2])
+        if not found:
+            raise ValidationError(_("No debtor of yours has this external id, payment reference or tax id."))
+        if len(found) > 1:
+            raise ValidationError(_("Several debtors match; use the external id or the payment reference."))
+        return found[0]
+
+    def clean_paid_on(self):
+        paid_on = self.cleaned_data["paid_on"]
+        if paid_on > self.request.organization.today():
+            raise ValidationError(_("A payment cannot be dated in the future."))
+        return paid_on
+
+
+# --- Imports -----------------------------------------------------------------------------
+
+#: Kinds whose rows belong to one portfolio.
+PORTFOLIO_KINDS = {ImportKind.DOCUMENTS, ImportKind.PAYMENTS}
+UPLOAD_EXTENSIONS = (".csv", ".txt", ".xlsx")
+
+
+class ImportUploadForm(StyledForm):
+    kind = forms.ChoiceField(label=_("what the file holds"), choices=ImportKind.choices)
+    portfolio = forms.ModelChoiceField(
+        label=_("portfolio"),
+        queryset=Portfolio.objects.none(),
+        required=False,
+        help_text=_("Required for documents and payments"),
+    )
+    file = forms.FileField(label=_("file"), help_text=_("CSV (comma or semicolon) or Excel .xlsx"))
+    profile = forms.ModelChoiceField(
+        label=_("mapping profile"),
+        queryset=ImportProfile.objects.none(),
+        required=False,
+        help_text=_("How this file's columns, numbers and dates are written; none means Recobro's own names"),
+    )
+    skip_invalid = forms.BooleanField(
+        label=_("Skip invalid rows"),
+        required=False,
+        help_text=_(
+            "Import the valid rows and report the others. "
+            "Unchecked, a file with any invalid row writes nothing."
+        ),
+    )
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["portfolio"].queryset = scoped_queryset(Portfolio, request).filter(is_active=True)
+        self.fields["profile"].queryset = scoped_queryset(ImportProfile, request).order_by("kind", "name")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith(UPLOAD_EXTENSIONS):
+            raise ValidationError(_("Upload a .csv or .xlsx file."))
+        if upload.size == 0:
+            raise ValidationError(_("The file is empty."))
+        limit = settings.RECOBRO_IMPORT_MAX_BYTES
+        if upload.size > limit:
+            raise ValidationError(
+                _("The file is larger than %(limit)s MB; use the command line for it.")
+                % {"limit": limit // (1024 * 1024)}
+            )
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        kind, portfolio, profile = cleaned.get("kind"), cleaned.get("portfolio"), cleaned.get("profile")
+        if kind in PORTFOLIO_KINDS and portfolio is None:
+            self.add_error("portfolio", _("Choose the portfolio these rows belong to."))
+        if profile is not None and kind and profile.kind != kind:
+            self.add_error(
+                "profile", _("This profile maps %(kind)s files.") % {"kind": profile.get_kind_display()}
+            )
+        return cleaned
+
+
+# --- Aging report ------------------------------------------------------------------------
+
+
+class AgingFilterForm(StyledForm):
+    portfolio = forms.ModelChoiceField(
+        label=_("portfolio"),
+        queryset=Portfolio.objects.none(),
+        required=False,
+        empty_label=_("All portfolios"),
+    )
+    as_of = forms.DateField(label=_("as of"), required=False)
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        portfolios = scoped_queryset(Portfolio, request)
+        field = self.fields["portfolio"]
+        field.queryset = portfolios
+        if not request.membership.sees_all_portfolios:
+            field.required = True
+            field.empty_label = None
+            field.widget.choices = field.choices
+
+    def clean_as_of(self):
+        return self.cleaned_data["as_of"] or None
