@@ -1,0 +1,280 @@
+"""A batch: the rows of one import (a file or an API call) on their way into the ledger.
+
+Valid rows are staged in chunks as they come; invalid ones are remembered with their line
+(or position), column and reason. ``apply`` then writes everything in one transaction, or
+nothing when a row is invalid and invalid rows are not to be skipped. ``upsert_rows`` is
+the API's door to the same validation and upsert.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from recobro.core.audit import Actor
+from recobro.portfolio.importers.errors import ImportSetupError, RowError, UpsertResult
+from recobro.portfolio.importers.fields import FIELDS, expected_columns
+from recobro.portfolio.importers.upsert import TARGETS, Staging, Written, staged_row
+from recobro.portfolio.importers.validation import DebtorLookup, Problem, RowValidator, cell_text
+from recobro.portfolio.models import ImportKind, ImportProfile, Portfolio
+
+#: Valid rows staged per round trip. 10,000 rows of a document are about 2 MB of Python
+#: tuples; one COPY or executemany of that size costs a few tens of milliseconds.
+CHUNK_ROWS = 10_000
+#: Errors kept (stored as ImportIssue, returned by the API). Beyond it rows are still
+#: counted as invalid, but a person fixing a file has enough to start with.
+MAX_ERRORS = 10_000
+
+NEEDS_PORTFOLIO = (ImportKind.DOCUMENTS, ImportKind.PAYMENTS)
+NEEDS_DEBTORS = (ImportKind.CONTACT_POINTS, ImportKind.DOCUMENTS, ImportKind.PAYMENTS)
+
+
+def check_request(*, organization, kind: str, portfolio=None, profile=None) -> None:
+    """Raise ``ImportSetupError`` naming what is wrong with what was asked for."""
+    if kind not in FIELDS:
+        raise ImportSetupError(
+            _("“%(kind)s” is not a kind of import; use one of: %(kinds)s.")
+            % {"kind": kind, "kinds": ", ".join(str(k) for k in ImportKind.values)}
+        )
+    if portfolio is not None and not isinstance(portfolio, Portfolio):
+        raise ImportSetupError(_("The portfolio must be a portfolio, not %(value)r.") % {"value": portfolio})
+    if portfolio is not None and portfolio.organization_id != organization.pk:
+        raise ImportSetupError(
+            _("The portfolio “%(portfolio)s” belongs to another organization.")
+            % {"portfolio": portfolio.code}
+        )
+    if kind in NEEDS_PORTFOLIO and portfolio is None:
+        raise ImportSetupError(
+            _("Importing %(kind)s needs a portfolio: say which one.")
+            % {"kind": ImportKind(kind).label.lower()}
+        )
+    if profile is not None:
+        if not isinstance(profile, ImportProfile) or profile.organization_id != organization.pk:
+            raise ImportSetupError(_("The import profile belongs to another organization."))
+        if profile.kind != kind:
+            raise ImportSetupError(
+                _("The import profile “%(profile)s” is for %(profile_kind)s, not %(kind)s.")
+                % {"profile": profile.name, "profile_kind": profile.kind, "kind": kind}
+            )
+
+
+class Batch:
+    """Collects one import's rows: staged when valid, remembered when not."""
+
+    def __init__(
+        self,
+        *,
+        organization,
+        kind: str,
+        portfolio,
+        actor: Actor,
+        job_id: int | None = None,
+        in_file: bool = True,
+    ):
+        self.organization = organization
+        self.kind = kind
+        self.portfolio = portfolio
+        self.actor = actor
+        self.target = TARGETS[kind]
+        self.staging = Staging(
+            target=self.target, organization=organization, portfolio=portfolio, actor=actor, job_id=job_id
+        )
+        self.in_file = in_file
+        self.errors: list[RowError] = []
+        self.invalid: set[int] = set()
+        self.valid = 0
+        self._unstage: set[int] = set()
+        self._first: dict[Any, int] = {}
+        self._reported_first: set[int] = set()
+        self._buffer: list[tuple] = []
+        self._key = self._contact_key if kind == ImportKind.CONTACT_POINTS else self._external_id
+
+    def __enter__(self) -> "Batch":
+        self.staging.__enter__()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.staging.__exit__(*exc_info)
+
+    # --- rows
+
+    def reject(self, row: int, field: str, code: str, message: str, value: Any = "") -> None:
+        self.invalid.add(row)
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(RowError(row, field, code, message, str(value)[:300]))
+
+    def reject_problems(self, row: int, problems: list[Problem], label: Callable[[str], str]) -> None:
+        for name, code, message, value in problems:
+            self.reject(row, label(name), code, message, value)
+
+    @staticmethod
+    def _external_id(clean: dict[str, Any]) -> tuple[Any, str]:
+        return clean["external_id"], clean["external_id"]
+
+    @staticmethod
+    def _contact_key(clean: dict[str, Any]) -> tuple[Any, str]:
+        return (clean["debtor_id"], clean["kind"], clean["normalized"]), clean["value"]
+
+    def accept(self, row: int, group: int, clean: dict[str, Any], label: Callable[[str], str]) -> None:
+        """Stage a valid row, unless its key was already seen in this batch."""
+        key, shown = self._key(clean)
+        first = self._first.setdefault(key, row)
+        if first != row:
+            field = label("value" if self.kind == ImportKind.CONTACT_POINTS else "external_id")
+            self.reject(row, field, "duplicate", self._duplicate_message(shown, first), shown)
+            if first not in self._reported_first:
+                self._reported_first.add(first)
+                self._unstage.add(first)
+                self.reject(first, field, "duplicate", self._duplicate_message(shown, row), shown)
+            return
+        self.valid += 1
+        self._buffer.append(staged_row(self.target, row, group, clean))
+        if len(self._buffer) >= CHUNK_ROWS:
+            self.flush()
+
+    def _duplicate_message(self, shown: str, other: int) -> str:
+        if self.in_file:
+            return _("“%(key)s” appears more than once in this file: also on line %(other)s.") % {
+                "key": shown,
+                "other": other,
+            }
+        return _("“%(key)s” appears more than once in this request: also at row %(other)s.") % {
+            "key": shown,
+            "other": other,
+        }
+
+    def flush(self) -> None:
+        self.staging.insert(self._buffer)
+        self._buffer = []
+
+    # --- writing
+
+    def apply(
+        self,
+        *,
+        skip_invalid: bool,
+        label: Callable[[str], str],
+        finish: Callable[[Written | None], None] | None = None,
+    ) -> Written | None:
+        """Write the staged rows in one transaction, or nothing (None) when a row is invalid
+        and ``skip_invalid`` is false. ``finish`` runs inside the same transaction."""
+        self.flush()
+        with transaction.atomic():
+            self.staging.lock()
+            self.staging.link()
+            for conflict in self.staging.conflicts():
+                self._unstage.add(conflict.row)
+                self.reject(
+                    conflict.row, label(conflict.field), conflict.code, conflict.message, conflict.value
+                )
+            self.errors.sort(key=lambda e: e.row)
+            written = None
+            if skip_invalid or not self.invalid:
+                if self._unstage:
+                    self.staging.discard(self._unstage)
+                written = self.staging.write()
+                follow_up(
+                    organization=self.organization,
+                    kind=self.kind,
+                    portfolio=self.portfolio,
+                    written=written,
+                    actor=self.actor,
+                )
+            if finish is not None:
+                finish(written)
+        return written
+
+
+def follow_up(*, organization, kind: str, portfolio, written: Written, actor: Actor) -> None:
+    """What the ledger derives from new rows: references, case facts, allocations."""
+    if kind == ImportKind.DEBTORS and written.created:
+        from recobro.portfolio.references import assign_payment_references
+
+        assign_payment_references(organization=organization)
+    elif kind == ImportKind.DOCUMENTS and written.debtor_ids:
+        from recobro.portfolio.engine import refresh_cases
+
+        refresh_cases(organization=organization, debtor_ids=written.debtor_ids, portfolio_ids=[portfolio.pk])
+    elif kind == ImportKind.PAYMENTS and written.created_ids:
+        from recobro.portfolio.services.payments import allocate_payments
+
+        allocate_payments(organization=organization, payment_ids=written.created_ids, actor=actor)
+
+
+def upsert_rows(
+    *,
+    organization,
+    kind: str,
+    rows: list[dict],
+    actor: Actor,
+    portfolio=None,
+    skip_invalid: bool = False,
+) -> UpsertResult:
+    """Validate and upsert already-parsed rows keyed by Recobro field names (see ``FIELDS``).
+
+    Values may be JSON-typed (numbers, booleans, ISO date strings) or text; amounts in text
+    use a dot for decimals. A field left out of a row keeps its stored value (or its default
+    for a new row); a field sent empty or null clears it. ``RowError.row`` is the 0-based
+    position in ``rows``. With any invalid row nothing is written unless ``skip_invalid``;
+    either way the result lists every error.
+    """
+    check_request(organization=organization, kind=kind, portfolio=portfolio)
+    limit = settings.RECOBRO_API_MAX_BULK_ROWS
+    if len(rows) > limit:
+        raise ImportSetupError(
+            _("%(count)s rows is more than the %(limit)s a call may carry; split them.")
+            % {"count": f"{len(rows):,}", "limit": f"{limit:,}"}
+        )
+    specs = {spec.name: spec for spec in FIELDS[kind]}
+    debtors = DebtorLookup(organization)
+    if kind in NEEDS_DEBTORS:
+        debtors.load(cell_text(r.get("debtor_external_id")) for r in rows if isinstance(r, dict))
+    validators: dict[frozenset[str], RowValidator] = {}
+    result = UpsertResult()
+
+    def label(name: str) -> str:
+        return name
+
+    with Batch(
+        organization=organization, kind=kind, portfolio=portfolio, actor=actor, in_file=False
+    ) as batch:
+        for index, row in enumerate(rows):
+            if not isinstance(row, dict):
+                batch.reject(
+                    index, "", "not_an_object", _("Each row must be an object of field names and values.")
+                )
+                continue
+            unknown = [str(name) for name in row if name not in specs]
+            for name in unknown:
+                batch.reject(
+                    index,
+                    name,
+                    "unknown_field",
+                    _(
+                        "“%(field)s” is not a field of this kind of row; the fields are %(fields)s "
+                        "(* = required)."
+                    )
+                    % {"field": name, "fields": expected_columns(kind)},
+                )
+            present = frozenset(name for name in row if name in specs)
+            validator = validators.get(present)
+            if validator is None:
+                validator = validators[present] = RowValidator(
+                    organization=organization,
+                    kind=kind,
+                    portfolio=portfolio,
+                    present=present,
+                    debtors=debtors,
+                )
+            clean, problems = validator.validate(row)
+            if problems:
+                batch.reject_problems(index, problems, label)
+            elif not unknown:
+                batch.accept(index, batch.staging.group_for(present), clean, label)
+        written = batch.apply(skip_invalid=skip_invalid, label=label)
+    if written is not None:
+        result.created, result.updated, result.unchanged = written.created, written.updated, written.unchanged
+    result.errors = batch.errors
+    return result

@@ -1,0 +1,487 @@
+"""Import jobs: a file kept with who sent it and when, run in the background (or inline),
+with progress a page can poll and counts and issues a person can read afterwards."""
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from recobro.core import events
+from recobro.core.audit import Actor
+from recobro.core.clock import now
+from recobro.core.models import AuditSource
+from recobro.portfolio.importers.batch import NEEDS_DEBTORS, Batch, check_request
+from recobro.portfolio.importers.errors import FileProblem, RowError
+from recobro.portfolio.importers.fields import AMOUNT, FIELDS, ColumnPlan, plan_columns
+from recobro.portfolio.importers.formats import fold, is_formula, looks_like_amount
+from recobro.portfolio.importers.reading import Table, detect_delimiter, open_table
+from recobro.portfolio.importers.upsert import Written
+from recobro.portfolio.importers.validation import DebtorLookup, RowValidator
+from recobro.portfolio.models import (
+    DateFormat,
+    ImportIssue,
+    ImportJob,
+    ImportStatus,
+    NumberFormat,
+)
+
+logger = logging.getLogger(__name__)
+
+FINISHED = (ImportStatus.SUCCEEDED, ImportStatus.PARTIAL, ImportStatus.REJECTED, ImportStatus.FAILED)
+
+#: First words of the label of a totals row, compared without case, accents or spaces.
+TOTALS_WORDS = ("total", "subtotal", "grantotal", "sumatotal", "suma", "totales")
+
+
+def import_actor(actor: Any) -> Actor:
+    """The actor of a file import: whoever sent it, through the import door."""
+    if isinstance(actor, Actor):
+        return replace(actor, source=AuditSource.IMPORT)
+    if actor is None:
+        return Actor.system("import")
+    return Actor.for_user(actor, source=AuditSource.IMPORT)
+
+
+def _size_of(file: Any) -> int:
+    if isinstance(file, str | os.PathLike):
+        return os.path.getsize(file)
+    size = getattr(file, "size", None)
+    return int(size) if size is not None else 0
+
+
+def _human_size(size: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return str(size)  # pragma: no cover
+
+
+def create_job(
+    *,
+    organization,
+    kind: str,
+    file,
+    file_name: str,
+    actor,
+    portfolio=None,
+    profile=None,
+    skip_invalid: bool = False,
+) -> ImportJob:
+    """Keep an uploaded file (a Django ``File``/``UploadedFile`` or a path) as a pending job.
+
+    Raises ``ImportSetupError`` for an unknown kind, a portfolio or profile that does not
+    fit. A file over ``RECOBRO_IMPORT_MAX_BYTES`` is refused without being read or stored:
+    the job is returned already failed, with the reason.
+    """
+    check_request(organization=organization, kind=kind, portfolio=portfolio, profile=profile)
+    actor = import_actor(actor)
+    size = _size_of(file)
+    job = ImportJob(
+        organization=organization,
+        portfolio=portfolio,
+        kind=kind,
+        profile=profile,
+        file_name=(file_name or "import")[:255],
+        file_size=size,
+        skip_invalid=skip_invalid,
+        created_by=actor.user,
+        actor_label=actor.display()[:200],
+    )
+    limit = settings.RECOBRO_IMPORT_MAX_BYTES
+    if size > limit:
+        problem = RowError(0, "", "too_large", _too_large(size, limit))
+        with transaction.atomic():
+            job.save()
+            _record_failure(job, [problem])
+        return job
+    with transaction.atomic():
+        if isinstance(file, str | os.PathLike):
+            with open(file, "rb") as fh:
+                job.file.save(Path(job.file_name).name, File(fh), save=False)
+        else:
+            if hasattr(file, "seek"):
+                file.seek(0)
+            job.file.save(Path(job.file_name).name, file, save=False)
+        job.save()
+    return job
+
+
+def _too_large(size: int, limit: int) -> str:
+    return _(
+        "The file is %(size)s, over the %(limit)s limit for one import. Split it into smaller files."
+    ) % {
+        "size": _human_size(size),
+        "limit": _human_size(limit),
+    }
+
+
+def start_import(job: ImportJob) -> None:
+    """Run the job in the background once the current transaction commits (inline when
+    Celery is eager, the embedded default)."""
+    if job.status != ImportStatus.PENDING:
+        return
+
+    def enqueue() -> None:
+        from recobro.portfolio.tasks import run_import_task
+
+        result = run_import_task.delay(job.pk)
+        ImportJob.objects.filter(pk=job.pk, task_id="").update(task_id=(result.id or "")[:64])
+
+    transaction.on_commit(enqueue)
+
+
+def run_import(job: ImportJob, *, progress: Callable[[int, int], None] | None = None) -> ImportJob:
+    """Run a pending job now. Progress (rows read, rows expected) is committed to the job as
+    it goes and passed to ``progress``; the ledger is written in one transaction at the end.
+    A job that is not pending (already run, or running elsewhere) is returned as it is."""
+    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PENDING).update(
+        status=ImportStatus.RUNNING, started_at=now()
+    )
+    job.refresh_from_db()
+    if not claimed:
+        return job
+    try:
+        _FileImport(job, progress).run()
+    except FileProblem as problem:
+        _record_failure(job, problem.errors)
+    except Exception as exc:
+        logger.exception("import job %s failed", job.pk)
+        _record_failure(
+            job,
+            [
+                RowError(
+                    0,
+                    "",
+                    "internal_error",
+                    _("The import stopped on an unexpected error (%(error)s); nothing was written.")
+                    % {"error": exc.__class__.__name__},
+                )
+            ],
+        )
+    job.refresh_from_db()
+    return job
+
+
+def _record_failure(job: ImportJob, errors: list[RowError]) -> None:
+    with transaction.atomic():
+        ImportIssue.objects.bulk_create(
+            ImportIssue(
+                job=job,
+                line=e.row or None,
+                column=e.field[:100],
+                value=e.value[:300],
+                code=e.code[:40],
+                message=e.message[:500],
+            )
+            for e in errors
+        )
+        job.status = ImportStatus.FAILED
+        job.finished_at = now()
+        job.message = " ".join(e.message for e in errors)
+        job.save(update_fields=["status", "finished_at", "message"])
+        events.publish(events.IMPORT_FINISHED, organization=job.organization, job=job)
+
+
+def open_job_file(job: ImportJob):
+    """The stored file as a binary, seekable file object (caller closes it)."""
+    stored = job.file.storage.open(job.file.name, "rb")
+    return getattr(stored, "file", stored)
+
+
+def open_job_table(job: ImportJob, fh) -> Table:
+    profile = job.profile
+    return open_table(
+        fh,
+        file_name=job.file_name,
+        encoding=profile.encoding if profile else None,
+        delimiter=profile.delimiter if profile else None,
+    )
+
+
+class _FileImport:
+    """Reads a job's file row by row into a batch, then applies it."""
+
+    def __init__(self, job: ImportJob, progress: Callable[[int, int], None] | None):
+        self.job = job
+        self.progress = progress
+        self.organization = job.organization
+        self.rows_read = 0
+        self.ignored = 0
+        self.warnings: list[RowError] = []
+
+    def run(self) -> None:
+        job = self.job
+        limit = settings.RECOBRO_IMPORT_MAX_BYTES
+        if not job.file:
+            raise FileProblem(RowError(0, "", "no_file", _("The job has no file.")))
+        size = job.file.size
+        if size > limit:
+            raise FileProblem(RowError(0, "", "too_large", _too_large(size, limit)))
+        fh = open_job_file(job)
+        try:
+            table = open_job_table(job, fh)
+            try:
+                try:
+                    plan = plan_columns(
+                        table.header,
+                        kind=job.kind,
+                        column_map=job.profile.column_map if job.profile else None,
+                    )
+                except FileProblem as problem:
+                    raise FileProblem(*_delimiter_hint(table), *problem.errors) from None
+                self._import(table, plan)
+            finally:
+                table.close()
+        finally:
+            fh.close()
+
+    def _import(self, table: Table, plan: ColumnPlan) -> None:
+        job, profile = self.job, self.job.profile
+        debtors = DebtorLookup(self.organization)
+        if job.kind in NEEDS_DEBTORS:
+            debtors.load_all()
+        validator = RowValidator(
+            organization=self.organization,
+            kind=job.kind,
+            portfolio=job.portfolio,
+            present=plan.present,
+            debtors=debtors,
+            number_format=profile.number_format if profile else NumberFormat.DOT_DECIMAL,
+            date_format=profile.date_format if profile else DateFormat.ISO,
+        )
+        labels = {spec.name: plan.header[index] for index, spec in plan.columns}
+
+        def label(name: str) -> str:
+            return labels.get(name, name)
+
+        expected = table.estimated_rows or 0
+        self._report(0, expected)
+        with Batch(
+            organization=self.organization,
+            kind=job.kind,
+            portfolio=job.portfolio,
+            actor=Actor(
+                source=AuditSource.IMPORT,
+                user=job.created_by,
+                label=job.actor_label or (job.created_by.get_username() if job.created_by else "import"),
+            ),
+            job_id=job.pk,
+        ) as batch:
+            group = batch.staging.group_for(plan.present)
+            self._read(table, plan, validator, batch, group, label, expected)
+            if batch.valid + len(batch.invalid) == 0:
+                raise FileProblem(
+                    RowError(
+                        table.header_line,
+                        "",
+                        "no_rows",
+                        _("The file has a header but no rows to import."),
+                    )
+                )
+            batch.apply(
+                skip_invalid=job.skip_invalid,
+                label=label,
+                finish=lambda written: self._finish(batch, written),
+            )
+
+    def _read(self, table, plan, validator, batch, group, label, expected) -> None:
+        width = len(plan.header)
+        columns = [(index, spec.name) for index, spec in plan.columns]
+        identity = [index for index, spec in plan.columns if spec.required and spec.type != AMOUNT]
+        unnamed = plan.unnamed
+        is_xlsx = table.is_xlsx
+        blank_from = blank_to = 0
+        next_report = 10_000
+        for line, cells in table.rows:
+            self.rows_read += 1
+            if self.rows_read >= next_report:
+                self._report(self.rows_read, max(expected, self.rows_read))
+                next_report += 10_000
+            if _is_blank(cells, is_xlsx):
+                if not blank_from:
+                    blank_from = line
+                blank_to = line
+                self.ignored += 1
+                continue
+            if blank_from:
+                self._blank_warning(blank_from, blank_to)
+                blank_from = 0
+            count = len(cells)
+            mismatch = False
+            if count != width:
+                if count > width:
+                    mismatch = any(not _blank_cell(c) for c in cells[width:])
+                    cells = cells[:width]
+                else:
+                    mismatch = not is_xlsx
+                    cells = cells + [None if is_xlsx else ""] * (width - count)
+            if any(_blank_cell(cells[i]) for i in identity) and self._is_totals(cells):
+                self.ignored += 1
+                self.warnings.append(
+                    RowError(
+                        line,
+                        "",
+                        "totals_row",
+                        _("Line %(line)s looks like a totals row; it was not imported.") % {"line": line},
+                    )
+                )
+                continue
+            if mismatch:
+                batch.reject(
+                    line,
+                    "",
+                    "field_count",
+                    _("Line %(line)s has %(count)s fields; the header has %(width)s.")
+                    % {"line": line, "count": count, "width": width},
+                )
+                continue
+            stray = [i for i in unnamed if not _blank_cell(cells[i])]
+            if stray:
+                batch.reject(
+                    line,
+                    _("column %(number)s") % {"number": stray[0] + 1},
+                    "unnamed_column",
+                    _("A value is in a column with no header (column %(number)s).")
+                    % {"number": stray[0] + 1},
+                    cells[stray[0]],
+                )
+                continue
+            clean, problems = validator.validate({name: cells[index] for index, name in columns})
+            if problems:
+                batch.reject_problems(line, problems, label)
+            else:
+                batch.accept(line, group, clean, label)
+        if blank_from:
+            self._blank_warning(blank_from, blank_to)
+        self._report(self.rows_read, self.rows_read)
+
+    @staticmethod
+    def _is_totals(cells: list) -> bool:
+        """A row with a "Total…" label, or with nothing but amounts, and no identity."""
+        for cell in cells:
+            if _blank_cell(cell):
+                continue
+            if isinstance(cell, str):
+                if looks_like_amount(cell) or is_formula(cell):
+                    continue
+                return fold(cell).startswith(TOTALS_WORDS)
+            if isinstance(cell, bool) or not isinstance(cell, int | float | Decimal):
+                return False
+        return True
+
+    def _blank_warning(self, first: int, last: int) -> None:
+        if first == last:
+            message = _("Line %(line)s is blank; it was skipped.") % {"line": first}
+        else:
+            message = _("Lines %(first)s to %(last)s are blank; they were skipped.") % {
+                "first": first,
+                "last": last,
+            }
+        self.warnings.append(RowError(first, "", "blank_line", message))
+
+    def _report(self, done: int, total: int) -> None:
+        ImportJob.objects.filter(pk=self.job.pk).update(processed_rows=done, total_rows=total)
+        if self.progress is not None:
+            self.progress(done, total)
+
+    def _finish(self, batch: Batch, written: Written | None) -> None:
+        job = self.job
+        invalid = len(batch.invalid)
+        job.total_rows = job.processed_rows = self.rows_read
+        job.invalid_count = invalid
+        job.ignored_count = self.ignored
+        job.finished_at = now()
+        if written is None:
+            job.status = ImportStatus.REJECTED
+            job.message = _(
+                "%(count)s invalid rows: nothing was written. Fix them (download the errors as CSV) or "
+                "import again skipping invalid rows."
+            ) % {"count": f"{invalid:,}"}
+        else:
+            job.created_count, job.updated_count = written.created, written.updated
+            job.unchanged_count = written.unchanged
+            job.status = ImportStatus.PARTIAL if invalid else ImportStatus.SUCCEEDED
+            job.message = _("%(created)s created, %(updated)s updated, %(unchanged)s unchanged.") % {
+                "created": f"{written.created:,}",
+                "updated": f"{written.updated:,}",
+                "unchanged": f"{written.unchanged:,}",
+            }
+            if invalid:
+                job.message += " " + _("%(count)s invalid rows were skipped.") % {"count": f"{invalid:,}"}
+        if invalid > len(batch.errors):
+            job.message += " " + _("Only the first %(shown)s problems are listed.") % {
+                "shown": f"{len(batch.errors):,}"
+            }
+        issues = [
+            ImportIssue(
+                job=job,
+                line=e.row or None,
+                column=e.field[:100],
+                value=e.value[:300],
+                code=e.code[:40],
+                message=e.message[:500],
+                is_warning=warning,
+            )
+            for warning, group in ((False, batch.errors), (True, self.warnings))
+            for e in group
+        ]
+        ImportIssue.objects.bulk_create(issues, batch_size=2000)
+        job.save(
+            update_fields=[
+                "status",
+                "finished_at",
+                "message",
+                "total_rows",
+                "processed_rows",
+                "created_count",
+                "updated_count",
+                "unchanged_count",
+                "invalid_count",
+                "ignored_count",
+            ]
+        )
+        events.publish(events.IMPORT_FINISHED, organization=job.organization, job=job)
+
+
+def _delimiter_hint(table: Table) -> list[RowError]:
+    """When the whole header is one column, the delimiter is probably wrong: say which fits."""
+    if table.is_xlsx or len([h for h in table.header if h]) != 1:
+        return []
+    found = detect_delimiter(table.header[0])
+    if found == table.delimiter or found not in table.header[0]:
+        return []
+    names = {",": _("comma"), ";": _("semicolon"), "\t": _("tab"), "|": _("pipe")}
+    return [
+        RowError(
+            table.header_line,
+            "",
+            "delimiter",
+            _(
+                "The header is a single column; the file seems to be separated by %(found)s, not %(used)s. "
+                "Set the delimiter of the import profile."
+            )
+            % {"found": names[found], "used": names.get(table.delimiter, table.delimiter)},
+        )
+    ]
+
+
+def _blank_cell(cell: Any) -> bool:
+    return cell is None or (type(cell) is str and (not cell or cell.isspace()))
+
+
+def _is_blank(cells: list, is_xlsx: bool) -> bool:
+    if not is_xlsx:
+        return not "".join(cells).strip()
+    return all(_blank_cell(c) for c in cells)
+
+
+__all__ = ["FIELDS", "FINISHED", "create_job", "run_import", "start_import"]

@@ -1,0 +1,564 @@
+"""Set-based upsert: valid rows go into a staging table, then a handful of statements
+create, update and audit every row at once.
+
+The staging table is a temporary table private to this database connection. Rows reach
+it in chunks while the file is still being read (PostgreSQL: ``COPY``; SQLite:
+``executemany``), so memory holds one chunk, never the file. Then, in one transaction:
+
+1. link each staged row to the stored row with its key and mark it create / update /
+   unchanged, comparing only the columns the file (or API call) carries;
+2. find conflicts only the database can see (a payment imported before with another
+   amount; a balance left above a lowered amount);
+3. audit the updates (before/after built in SQL with ``json_object`` /
+   ``jsonb_build_object``), update the changed rows, insert the new ones and audit them.
+
+A row identical to what is stored is not touched: no UPDATE, no audit entry,
+``updated_at`` kept. That is what makes importing the same file twice a no-op.
+"""
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils.translation import gettext as _
+
+from recobro.core.audit import Actor
+from recobro.core.clock import now
+from recobro.core.models import AuditAction, AuditEntry, AuditSource, Organization
+from recobro.portfolio import dialect
+from recobro.portfolio.models import (
+    ContactPoint,
+    Debtor,
+    Document,
+    DocumentKind,
+    ImportKind,
+    Payment,
+    PaymentSource,
+    PaymentStatus,
+    Portfolio,
+)
+
+# Column types in the staging table.
+TEXT, MONEY, SCORE, DATE, BOOL, ID = "text", "money", "score", "date", "bool", "id"
+
+CREATE, UPDATE, UNCHANGED = "c", "u", "n"
+
+
+@dataclass(frozen=True)
+class Target:
+    """How one kind of row is keyed, staged, compared, written and audited."""
+
+    kind: str
+    model: type
+    scope: str  # organization_id or portfolio_id
+    key: tuple[str, ...]
+    columns: tuple[tuple[str, str], ...]  # (column, type) staged and inserted, in staging order
+    updates: dict[str, tuple[str, ...]]  # field → columns it updates when the field is present
+    frozen: tuple[str, ...] = ()  # columns an import may not change
+    constants: dict[str, str] = field(default_factory=dict)  # extra insert columns: SQL per vendor key
+    touch: bool = True  # has updated_at
+    repr_sql: str = ""
+
+    @property
+    def table(self) -> str:
+        return self.model._meta.db_table
+
+    @property
+    def column_names(self) -> list[str]:
+        return [name for name, _type in self.columns]
+
+    @property
+    def types(self) -> dict[str, str]:
+        return dict(self.columns)
+
+    def update_columns(self, present: Iterable[str]) -> list[str]:
+        wanted: list[str] = []
+        for name in present:
+            for column in self.updates.get(name, ()):
+                if column not in wanted and column not in self.key and column not in self.frozen:
+                    wanted.append(column)
+        return [c for c in self.column_names if c in wanted]
+
+
+TARGETS: dict[str, Target] = {
+    ImportKind.DEBTORS: Target(
+        kind=ImportKind.DEBTORS,
+        model=Debtor,
+        scope="organization_id",
+        key=("external_id",),
+        columns=(
+            ("external_id", TEXT),
+            ("name", TEXT),
+            ("kind", TEXT),
+            ("tax_id", TEXT),
+            ("tax_id_type", TEXT),
+            ("language", TEXT),
+            ("timezone", TEXT),
+            ("risk_score", SCORE),
+            ("is_disputed", BOOL),
+            ("is_deceased", BOOL),
+            ("is_bankrupt", BOOL),
+            ("do_not_contact", BOOL),
+        ),
+        updates={
+            "name": ("name",),
+            "kind": ("kind",),
+            "tax_id": ("tax_id", "tax_id_type"),
+            "tax_id_type": ("tax_id_type",),
+            "language": ("language",),
+            "timezone": ("timezone",),
+            "risk_score": ("risk_score",),
+            "is_disputed": ("is_disputed",),
+            "is_deceased": ("is_deceased",),
+            "is_bankrupt": ("is_bankrupt",),
+            "do_not_contact": ("do_not_contact",),
+        },
+        constants={"attributes": "json"},
+        repr_sql="s.name",
+    ),
+    ImportKind.CONTACT_POINTS: Target(
+        kind=ImportKind.CONTACT_POINTS,
+        model=ContactPoint,
+        scope="organization_id",
+        key=("debtor_id", "kind", "normalized"),
+        columns=(
+            ("debtor_id", ID),
+            ("kind", TEXT),
+            ("value", TEXT),
+            ("normalized", TEXT),
+            ("label", TEXT),
+            ("is_primary", BOOL),
+        ),
+        updates={"value": ("value",), "label": ("label",), "is_primary": ("is_primary",)},
+        constants={"wrong_number": "false"},
+        repr_sql="s.kind || ': ' || s.normalized",
+    ),
+    ImportKind.DOCUMENTS: Target(
+        kind=ImportKind.DOCUMENTS,
+        model=Document,
+        scope="portfolio_id",
+        key=("external_id",),
+        columns=(
+            ("external_id", TEXT),
+            ("debtor_id", ID),
+            ("kind", TEXT),
+            ("number", TEXT),
+            ("product", TEXT),
+            ("issue_date", DATE),
+            ("due_date", DATE),
+            ("original_amount", MONEY),
+            ("balance", MONEY),
+            ("currency", TEXT),
+            ("status", TEXT),
+        ),
+        updates={
+            "debtor_external_id": ("debtor_id",),
+            "kind": ("kind",),
+            "number": ("number",),
+            "product": ("product",),
+            "issue_date": ("issue_date",),
+            "due_date": ("due_date",),
+            "original_amount": ("original_amount",),
+            "balance": ("balance",),
+            "currency": ("currency",),
+            "status": ("status",),
+        },
+        constants={"attributes": "json"},
+        repr_sql="COALESCE(NULLIF(s.number, ''), s.external_id)",
+    ),
+    ImportKind.PAYMENTS: Target(
+        kind=ImportKind.PAYMENTS,
+        model=Payment,
+        scope="portfolio_id",
+        key=("external_id",),
+        columns=(
+            ("external_id", TEXT),
+            ("debtor_id", ID),
+            ("amount", MONEY),
+            ("currency", TEXT),
+            ("paid_on", DATE),
+            ("method", TEXT),
+            ("reference", TEXT),
+            ("notes", TEXT),
+        ),
+        updates={"method": ("method",), "reference": ("reference",), "notes": ("notes",)},
+        frozen=("debtor_id", "amount", "currency", "paid_on"),
+        constants={
+            "unallocated_amount": "s.amount",
+            "status": f"'{PaymentStatus.POSTED}'",
+            "source": "source",
+        },
+        touch=False,
+        repr_sql="",  # built per vendor: amount currency date
+    ),
+}
+
+_SQL_TYPES = {
+    "postgresql": {
+        TEXT: "text",
+        MONEY: "numeric(18, 2)",
+        SCORE: "numeric(5, 4)",
+        DATE: "date",
+        BOOL: "boolean",
+        ID: "bigint",
+    },
+    "sqlite": {TEXT: "text", MONEY: "decimal", SCORE: "decimal", DATE: "date", BOOL: "bool", ID: "integer"},
+}
+
+_AUDIT_COLUMNS = (
+    "organization_id, created_at, source, user_id, api_key_id, actor_label,"
+    " action, object_type, object_id, object_repr, before, after, context"
+)
+
+
+def _json_value(expr: str, type_: str) -> str:
+    """A column as the audit log stores it: Decimals and dates as text, booleans as JSON."""
+    if type_ == MONEY:
+        return dialect.money_text(expr)
+    if type_ == SCORE:
+        if dialect.is_postgresql():
+            return f"CAST(CAST({expr} AS NUMERIC(5, 4)) AS TEXT)"
+        return f"CASE WHEN {expr} IS NULL THEN NULL ELSE printf('%%.4f', {expr}) END"
+    if type_ == DATE and dialect.is_postgresql():
+        return f"CAST({expr} AS TEXT)"
+    if type_ == BOOL and not dialect.is_postgresql():
+        return f"json(CASE WHEN {expr} IS NULL THEN NULL WHEN {expr} THEN 'true' ELSE 'false' END)"
+    return expr
+
+
+def payment_source_for(actor: Actor) -> str:
+    return {AuditSource.API: PaymentSource.API, AuditSource.IMPORT: PaymentSource.IMPORT}.get(
+        actor.source, PaymentSource.MANUAL
+    )
+
+
+@dataclass
+class Written:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    debtor_ids: list[int] = field(default_factory=list)  # whose cases may have changed
+    created_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    row: int  # the staged row's line (or position)
+    field: str  # the Recobro field name
+    code: str
+    message: str
+    value: str = ""
+
+
+class Staging:
+    """The staging table of one import and the statements that apply it."""
+
+    def __init__(
+        self,
+        *,
+        target: Target,
+        organization: Organization,
+        portfolio: Portfolio | None,
+        actor: Actor,
+        job_id: int | None = None,
+    ):
+        self.target = target
+        self.organization = organization
+        self.portfolio = portfolio
+        self.actor = actor
+        self.job_id = job_id
+        self.name = f"recobro_import_{uuid.uuid4().hex[:12]}"
+        self.groups: dict[frozenset[str], int] = {}
+        self.vendor = connection.vendor
+        self.scope_id = organization.pk if target.scope == "organization_id" else portfolio.pk
+        self.staged = 0
+
+    # --- lifecycle
+
+    def __enter__(self) -> "Staging":
+        types = _SQL_TYPES["postgresql" if dialect.is_postgresql() else "sqlite"]
+        columns = ", ".join(f"{name} {types[type_]}" for name, type_ in self.target.columns)
+        old = ", old_debtor_id bigint" if "debtor_id" in self.target.column_names else ""
+        sql = (
+            f"CREATE TEMP TABLE {self.name} (line integer NOT NULL, grp integer NOT NULL, {columns},"
+            f" target_id bigint, action char(1){old})"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [])
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if connection.connection is None:
+            return  # the connection is gone, and its temporary table with it
+        if exc_type is not None and (connection.in_atomic_block or connection.needs_rollback):
+            return  # a failing transaction cannot run more SQL; the table dies with the session
+        with connection.cursor() as cursor:
+            cursor.execute(dialect.drop_temp_table(self.name), [])
+
+    def group_for(self, present: frozenset[str]) -> int:
+        """Rows that carry the same fields share a group: one UPDATE per group."""
+        if present not in self.groups:
+            self.groups[present] = len(self.groups)
+        return self.groups[present]
+
+    # --- loading
+
+    def insert(self, rows: Sequence[tuple]) -> None:
+        """Stage rows: (line, group, *columns in ``target.columns`` order)."""
+        if not rows:
+            return
+        names = ["line", "grp", *self.target.column_names]
+        with transaction.atomic(), connection.cursor() as cursor:
+            if dialect.is_postgresql():
+                with cursor.cursor.copy(f"COPY {self.name} ({', '.join(names)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                dates = [i + 2 for i, (_n, type_) in enumerate(self.target.columns) if type_ == DATE]
+                if dates:
+                    rows = [_iso_dates(row, dates) for row in rows]
+                marks = ", ".join(["%s"] * len(names))
+                cursor.executemany(f"INSERT INTO {self.name} ({', '.join(names)}) VALUES ({marks})", rows)
+        self.staged += len(rows)
+
+    def discard(self, rows: Iterable[int]) -> None:
+        """Drop staged rows (by line) found invalid after they were staged."""
+        lines = sorted(set(rows))
+        with connection.cursor() as cursor:
+            for start in range(0, len(lines), 10_000):
+                clause, params = dialect.id_in("line", lines[start : start + 10_000])
+                cursor.execute(f"DELETE FROM {self.name} WHERE {clause}", params)
+
+    # --- applying
+
+    def lock(self) -> None:
+        """Serialise imports into the same scope (PostgreSQL row lock; SQLite locks the file)."""
+        model = Organization if self.target.scope == "organization_id" else Portfolio
+        list(model.objects.select_for_update().filter(pk=self.scope_id).values_list("pk"))
+
+    def link(self) -> None:
+        """Find each staged row's stored row and mark it create, update or unchanged."""
+        t = self.target
+        join = " AND ".join(f"d.{k} = {self.name}.{k}" for k in t.key)
+        old = ", old_debtor_id = d.debtor_id" if "debtor_id" in t.column_names else ""
+        with connection.cursor() as cursor:
+            if dialect.is_postgresql():
+                cursor.execute(f"ANALYZE {self.name}", [])  # temporary tables are never auto-analysed
+            for present, group in self.groups.items():
+                columns = t.update_columns(present)
+                differs = (
+                    " OR ".join(dialect.is_distinct(f"d.{c}", f"{self.name}.{c}") for c in columns) or "1 = 0"
+                )
+                cursor.execute(
+                    f"UPDATE {self.name} SET target_id = d.id{old},"
+                    f" action = CASE WHEN {differs} THEN '{UPDATE}' ELSE '{UNCHANGED}' END"
+                    f" FROM {t.table} d WHERE d.{t.scope} = %s AND {join} AND {self.name}.grp = %s",
+                    [self.scope_id, group],
+                )
+            cursor.execute(f"UPDATE {self.name} SET action = '{CREATE}' WHERE target_id IS NULL", [])
+
+    def conflicts(self) -> list[Conflict]:
+        """Rows the database refuses although each is valid on its own."""
+        if self.target.kind == ImportKind.PAYMENTS:
+            return self._payment_conflicts()
+        if self.target.kind == ImportKind.DOCUMENTS:
+            return self._document_conflicts()
+        return []
+
+    def _payment_conflicts(self) -> list[Conflict]:
+        checks = " OR ".join(dialect.is_distinct(f"d.{c}", f"s.{c}") for c in self.target.frozen)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT s.line, {dialect.money_text('d.amount')}, d.currency, {dialect.text('d.paid_on')},"
+                f" db.external_id FROM {self.name} s JOIN {self.target.table} d ON d.id = s.target_id"
+                f" JOIN {Debtor._meta.db_table} db ON db.id = d.debtor_id"
+                f" WHERE {checks} ORDER BY s.line",
+                [],
+            )
+            rows = cursor.fetchall()
+        return [
+            Conflict(
+                line,
+                "external_id",
+                "payment_changed",
+                _(
+                    "This payment was imported before with another amount, date or debtor (%(amount)s "
+                    "%(currency)s on %(date)s, debtor %(debtor)s). An import does not change a payment: "
+                    "reverse it in Recobro and import it with a new id."
+                )
+                % {"amount": amount, "currency": currency, "date": str(paid_on)[:10], "debtor": debtor},
+            )
+            for line, amount, currency, paid_on, debtor in rows
+        ]
+
+    def _document_conflicts(self) -> list[Conflict]:
+        found: list[Conflict] = []
+        credit = f"'{DocumentKind.CREDIT_NOTE}'"
+        with connection.cursor() as cursor:
+            for present, group in self.groups.items():
+                if "balance" in present and "kind" in present:
+                    continue  # the row validation already checked amount, balance and kind together
+                kind = "s.kind" if "kind" in present else "d.kind"
+                balance = "s.balance" if "balance" in present else "d.balance"
+                amount = "s.original_amount"
+                fits = (
+                    f"(({kind} <> {credit} AND {amount} > 0 AND {balance} >= 0 AND {balance} <= {amount})"
+                    f" OR ({kind} = {credit} AND {amount} < 0 AND {balance} <= 0 AND {balance} >= {amount}))"
+                )
+                cursor.execute(
+                    f"SELECT s.line, {dialect.money_text(balance)}, {dialect.money_text(amount)}, {kind}"
+                    f" FROM {self.name} s JOIN {self.target.table} d ON d.id = s.target_id"
+                    f" WHERE s.grp = %s AND NOT {fits} ORDER BY s.line",
+                    [group],
+                )
+                for line, balance_text, amount_text, kind_value in cursor.fetchall():
+                    found.append(
+                        Conflict(
+                            line,
+                            "original_amount",
+                            "balance_out_of_range",
+                            _(
+                                "The stored balance %(balance)s does not fit the new amount %(amount)s "
+                                "of this "
+                                "%(kind)s; include the balance (and kind) columns to change them together."
+                            )
+                            % {"balance": balance_text, "amount": amount_text, "kind": kind_value},
+                            amount_text,
+                        )
+                    )
+        return found
+
+    def write(self) -> Written:
+        """Apply the staged rows (after ``link``): audit and update, insert and audit."""
+        t = self.target
+        stamp = now()
+        stamp_db = connection.ops.adapt_datetimefield_value(stamp)
+        who = [
+            self.organization.pk,
+            stamp_db,
+            self.actor.source,
+            getattr(self.actor.user, "pk", None),
+            getattr(self.actor.api_key, "pk", None),
+            self.actor.display()[:200],
+        ]
+        label = t.model._meta.label_lower
+        context = self._context_sql()
+        repr_sql = self._repr_sql()
+        written = Written()
+        with connection.cursor() as cursor:
+            for present, group in self.groups.items():
+                columns = t.update_columns(present)
+                if not columns:
+                    continue
+                before = dialect.json_object({c: _json_value(f"d.{c}", t.types[c]) for c in columns})
+                after = dialect.json_object({c: _json_value(f"s.{c}", t.types[c]) for c in columns})
+                cursor.execute(
+                    f"INSERT INTO {AuditEntry._meta.db_table} ({_AUDIT_COLUMNS})"
+                    f" SELECT %s, %s, %s, %s, %s, %s, '{AuditAction.UPDATE}', '{label}',"
+                    f" {dialect.text('d.id')},"
+                    f" substr({repr_sql}, 1, 200), {before}, {after}, {context}"
+                    f" FROM {self.name} s JOIN {t.table} d ON d.id = s.target_id"
+                    f" WHERE s.action = '{UPDATE}' AND s.grp = %s",
+                    [*who, group],
+                )
+                sets = ", ".join(f"{c} = s.{c}" for c in columns)
+                touch, params = (", updated_at = %s", [stamp_db]) if t.touch else ("", [])
+                cursor.execute(
+                    f"UPDATE {t.table} SET {sets}{touch} FROM {self.name} s"
+                    f" WHERE {t.table}.id = s.target_id AND s.action = '{UPDATE}' AND s.grp = %s",
+                    [*params, group],
+                )
+
+            names = t.column_names
+            extra_cols, extra_sql, extra_params = self._constants()
+            scope_cols = ["organization_id"] + (["portfolio_id"] if t.scope == "portfolio_id" else [])
+            scope_params = [self.organization.pk] + ([self.portfolio.pk] if t.scope == "portfolio_id" else [])
+            stamps = ["created_at"] + (["updated_at"] if t.touch else [])
+            insert_cols = [*scope_cols, *names, *extra_cols, *stamps]
+            select = [
+                *(["%s"] * len(scope_cols)),
+                *(f"s.{c}" for c in names),
+                *extra_sql,
+                *(["%s"] * len(stamps)),
+            ]
+            cursor.execute(
+                f"INSERT INTO {t.table} ({', '.join(insert_cols)}) SELECT {', '.join(select)}"
+                f" FROM {self.name} s WHERE s.action = '{CREATE}' ORDER BY s.line",
+                [*scope_params, *extra_params, *([stamp_db] * len(stamps))],
+            )
+            if cursor.rowcount:
+                join = " AND ".join(f"d.{k} = {self.name}.{k}" for k in t.key)
+                cursor.execute(
+                    f"UPDATE {self.name} SET target_id = d.id FROM {t.table} d"
+                    f" WHERE d.{t.scope} = %s AND {join} AND {self.name}.action = '{CREATE}'",
+                    [self.scope_id],
+                )
+                after = dialect.json_object({c: _json_value(f"s.{c}", t.types[c]) for c in names})
+                cursor.execute(
+                    f"INSERT INTO {AuditEntry._meta.db_table} ({_AUDIT_COLUMNS})"
+                    f" SELECT %s, %s, %s, %s, %s, %s, '{AuditAction.CREATE}', '{label}',"
+                    f" {dialect.text('s.target_id')}, substr({repr_sql}, 1, 200), NULL, {after}, {context}"
+                    f" FROM {self.name} s WHERE s.action = '{CREATE}'",
+                    who,
+                )
+
+            cursor.execute(f"SELECT action, COUNT(*) FROM {self.name} GROUP BY action", [])
+            counts = dict(cursor.fetchall())
+            written.created = counts.get(CREATE, 0)
+            written.updated = counts.get(UPDATE, 0)
+            written.unchanged = counts.get(UNCHANGED, 0)
+            if "debtor_id" in names and t.kind != ImportKind.CONTACT_POINTS:
+                cursor.execute(
+                    f"SELECT debtor_id FROM {self.name} WHERE action IN ('{CREATE}', '{UPDATE}')"
+                    f" UNION SELECT old_debtor_id FROM {self.name}"
+                    f" WHERE action = '{UPDATE}' AND old_debtor_id IS NOT NULL",
+                    [],
+                )
+                written.debtor_ids = sorted(row[0] for row in cursor.fetchall())
+            if t.kind == ImportKind.PAYMENTS and written.created:
+                cursor.execute(
+                    f"SELECT target_id FROM {self.name} WHERE action = '{CREATE}' ORDER BY target_id", []
+                )
+                written.created_ids = [row[0] for row in cursor.fetchall()]
+        return written
+
+    def _context_sql(self) -> str:
+        if self.job_id is None:
+            return dialect.json_object({"via": f"'{self.actor.source}'"})
+        return dialect.json_object({"import_job": str(int(self.job_id))})
+
+    def _repr_sql(self) -> str:
+        if self.target.kind == ImportKind.PAYMENTS:
+            return dialect.concat(
+                dialect.money_text("s.amount"), "' '", "s.currency", "' '", dialect.text("s.paid_on")
+            )
+        return self.target.repr_sql
+
+    def _constants(self) -> tuple[list[str], list[str], list]:
+        columns, sql, params = [], [], []
+        for column, spec in self.target.constants.items():
+            columns.append(column)
+            if spec == "json":
+                sql.append("CAST('{}' AS jsonb)" if dialect.is_postgresql() else "'{}'")
+            elif spec == "false":
+                sql.append("false")
+            elif spec == "source":
+                sql.append("%s")
+                params.append(str(payment_source_for(self.actor)))
+            else:
+                sql.append(spec)
+        return columns, sql, params
+
+
+def _iso_dates(row: tuple, positions: list[int]) -> tuple:
+    values = list(row)
+    for i in positions:
+        if values[i] is not None:
+            values[i] = values[i].isoformat()
+    return tuple(values)
+
+
+def staged_row(target: Target, line: int, group: int, clean: dict[str, Any]) -> tuple:
+    return (line, group, *(clean[name] for name in target.column_names))

@@ -1,0 +1,587 @@
+"""Row validation: from raw cells (text from a CSV, typed values from Excel or JSON) to the
+clean values a row of the ledger holds, or the reasons it cannot be imported.
+
+Runs in Python over chunks of rows, so everything here is per row and cheap: the debtor of
+a document is found in a dict loaded once per job, not with a query per row.
+"""
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+from stdnum.ar import cuit
+from stdnum.br import cnpj, cpf
+from stdnum.cl import rut
+from stdnum.co import nit
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.mx import curp, rfc
+from stdnum.pe import cui, ruc
+
+from recobro.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, minor_units
+from recobro.portfolio.importers.fields import (
+    AMOUNT,
+    BOOLEAN,
+    CHOICE,
+    CURRENCY,
+    DATE,
+    DEBTOR,
+    DECIMAL,
+    FIELDS,
+    TEXT,
+    FieldSpec,
+)
+from recobro.portfolio.importers.formats import (
+    ValueProblem,
+    date_from_cell,
+    fold,
+    is_formula,
+    number_from_cell,
+    parse_amount,
+    parse_boolean,
+    parse_date,
+)
+from recobro.portfolio.models import (
+    ContactKind,
+    DateFormat,
+    Debtor,
+    DocumentKind,
+    ImportKind,
+    NumberFormat,
+    TaxIdType,
+)
+
+#: (field name, code, message, value as received)
+Problem = tuple[str, str, str, str]
+
+_MONEY_LIMIT = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES)
+
+
+# --- Tax ids -------------------------------------------------------------------------
+
+
+class _ColombianCedula:
+    """Cédula de ciudadanía: 3 to 10 digits, no check digit (python-stdnum has no module)."""
+
+    @staticmethod
+    def compact(number: str) -> str:
+        return "".join(ch for ch in number if ch not in " .-")
+
+    @classmethod
+    def validate(cls, number: str) -> str:
+        number = cls.compact(number)
+        if not number.isdigit() or not 3 <= len(number) <= 10 or number.startswith("0"):
+            raise StdnumError()
+        return number
+
+
+TAX_ID_CHECKS = {
+    TaxIdType.RFC: rfc,
+    TaxIdType.CURP: curp,
+    TaxIdType.NIT: nit,
+    TaxIdType.CC: _ColombianCedula,
+    TaxIdType.RUT: rut,
+    TaxIdType.CUIT: cuit,
+    TaxIdType.RUC: ruc,
+    TaxIdType.DNI: cui,
+    TaxIdType.CPF: cpf,
+    TaxIdType.CNPJ: cnpj,
+}
+
+#: The tax id types tried, in order, when a row has a tax id but no type.
+COUNTRY_TAX_ID_TYPES = {
+    "MX": (TaxIdType.RFC, TaxIdType.CURP),
+    "CO": (TaxIdType.CC, TaxIdType.NIT),
+    "CL": (TaxIdType.RUT,),
+    "AR": (TaxIdType.CUIT,),
+    "PE": (TaxIdType.RUC, TaxIdType.DNI),
+    "BR": (TaxIdType.CPF, TaxIdType.CNPJ),
+}
+
+
+def check_tax_id(value: str, tax_id_type: str, country: str) -> tuple[str, str]:
+    """Return (compact number, type); raise ``ValueProblem`` naming the types tried."""
+    if tax_id_type == TaxIdType.OTHER:
+        return value, tax_id_type
+    if tax_id_type:
+        candidates: tuple[str, ...] = (tax_id_type,)
+    else:
+        candidates = COUNTRY_TAX_ID_TYPES.get(country.upper(), ())
+        if country.upper() == "CO" and "-" in value:
+            candidates = (TaxIdType.NIT, TaxIdType.CC)  # "900123456-8": the dash sets off a NIT's check digit
+        if not candidates:
+            return value, TaxIdType.OTHER
+    for candidate in candidates:
+        module = TAX_ID_CHECKS[candidate]
+        try:
+            return module.validate(value), str(candidate)
+        except (StdnumError, ValueError):
+            continue
+    names = " / ".join(TaxIdType(c).label for c in candidates)
+    raise ValueProblem(
+        "invalid_tax_id", _("“%(value)s” is not a valid %(types)s.") % {"value": value, "types": names}
+    )
+
+
+# --- Debtors by external id ------------------------------------------------------------
+
+
+class DebtorLookup:
+    """External id → debtor id for one organization: loaded whole for a file, or for the
+    ids a batch of API rows names."""
+
+    def __init__(self, organization):
+        self.organization = organization
+        self.ids: dict[str, int] = {}
+
+    def load_all(self) -> "DebtorLookup":
+        self.ids = dict(
+            Debtor.objects.filter(organization=self.organization).values_list("external_id", "id")
+        )
+        return self
+
+    def load(self, external_ids: Iterable[str]) -> "DebtorLookup":
+        wanted = sorted({e for e in external_ids if e and e not in self.ids})
+        for start in range(0, len(wanted), 2000):
+            chunk = wanted[start : start + 2000]
+            self.ids.update(
+                Debtor.objects.filter(organization=self.organization, external_id__in=chunk).values_list(
+                    "external_id", "id"
+                )
+            )
+        return self
+
+
+# --- Cells to values ---------------------------------------------------------------------
+
+
+def cell_text(cell: Any) -> str:
+    if cell is None:
+        return ""
+    if type(cell) is str:
+        return cell.strip()
+    if isinstance(cell, bool):
+        return "true" if cell else "false"
+    if isinstance(cell, float):
+        return str(int(cell)) if cell.is_integer() else str(number_from_cell(cell))
+    if isinstance(cell, dt.datetime):
+        return cell.date().isoformat() if cell.time() == dt.time() else cell.isoformat()
+    if isinstance(cell, dt.date):
+        return cell.isoformat()
+    return str(cell).strip()
+
+
+class RowValidator:
+    """Validates rows of one kind for one organization (and portfolio)."""
+
+    def __init__(
+        self,
+        *,
+        organization,
+        kind: str,
+        portfolio=None,
+        present: Iterable[str],
+        debtors: DebtorLookup,
+        number_format: str = NumberFormat.DOT_DECIMAL,
+        date_format: str = DateFormat.ISO,
+    ):
+        self.organization = organization
+        self.kind = kind
+        self.portfolio = portfolio
+        self.currency = (portfolio.currency if portfolio is not None else organization.currency).upper()
+        self.decimals = minor_units(self.currency)
+        self.country = (organization.country or "").upper()
+        self.today = organization.today()
+        self.debtors = debtors
+        self.number_format = number_format
+        self.date_format = date_format
+        self.present = frozenset(present)
+        self.specs = [spec for spec in FIELDS[kind] if spec.name in self.present]
+        self.required = [spec for spec in FIELDS[kind] if spec.required]
+        self.readers: list[tuple[FieldSpec, Callable[[Any], Any]]] = [
+            (spec, self._reader(spec)) for spec in self.specs
+        ]
+        self._finish = {
+            ImportKind.DEBTORS: self._finish_debtor,
+            ImportKind.CONTACT_POINTS: self._finish_contact_point,
+            ImportKind.DOCUMENTS: self._finish_document,
+            ImportKind.PAYMENTS: self._finish_payment,
+        }[kind]
+
+    # The per-row entry point. ``cells`` maps field name → raw cell.
+    def validate(self, cells: dict[str, Any]) -> tuple[dict[str, Any] | None, list[Problem]]:
+        values: dict[str, Any] = {}
+        problems: list[Problem] = []
+        for spec, read in self.readers:
+            cell = cells.get(spec.name)
+            if cell is None or (type(cell) is str and (cell == "" or cell.isspace())):
+                if spec.required:
+                    problems.append((spec.name, "required", _("A value is required."), ""))
+                else:
+                    values[spec.name] = None
+                continue
+            if type(cell) is str:
+                cell = cell.strip()
+                if is_formula(cell):
+                    problems.append(
+                        (
+                            spec.name,
+                            "formula",
+                            _(
+                                "The cell holds a formula (it starts with “%(char)s”); formulas are not "
+                                "imported, for safety. Paste the value instead."
+                            )
+                            % {"char": cell[0]},
+                            cell,
+                        )
+                    )
+                    continue
+            try:
+                values[spec.name] = read(cell)
+            except ValueProblem as problem:
+                problems.append((spec.name, problem.code, problem.message, cell_text(cell)[:300]))
+        for spec in self.required:
+            if spec.name not in self.present:
+                problems.append((spec.name, "required", _("A value is required."), ""))
+        if problems:
+            return None, problems
+        return self._finish(values, problems)
+
+    # --- readers per field type
+
+    def _reader(self, spec: FieldSpec) -> Callable[[Any], Any]:
+        if spec.type == TEXT:
+            return self._text_reader(spec)
+        if spec.type == AMOUNT:
+            return self._read_amount
+        if spec.type == DECIMAL:
+            return self._read_amount
+        if spec.type == DATE:
+            return self._read_date
+        if spec.type == BOOLEAN:
+            return self._read_boolean
+        if spec.type == CHOICE:
+            return self._choice_reader(spec)
+        if spec.type == CURRENCY:
+            return self._read_currency
+        if spec.type == DEBTOR:
+            return self._read_debtor
+        raise AssertionError(spec.type)
+
+    @staticmethod
+    def _text_reader(spec: FieldSpec) -> Callable[[Any], str]:
+        limit = spec.max_length
+
+        def read(cell: Any) -> str:
+            text = cell if type(cell) is str else cell_text(cell)
+            if limit and len(text) > limit:
+                raise ValueProblem(
+                    "too_long",
+                    _("Too long: %(length)s characters, at most %(limit)s.")
+                    % {"length": len(text), "limit": limit},
+                )
+            return text
+
+        return read
+
+    def _read_amount(self, cell: Any) -> Decimal:
+        if type(cell) is str:
+            return parse_amount(cell, self.number_format)
+        if isinstance(cell, bool):
+            raise ValueProblem("not_a_number", _("“%(value)s” is not a number.") % {"value": cell})
+        if isinstance(cell, int | float):
+            return number_from_cell(cell)
+        if isinstance(cell, Decimal):
+            return cell
+        raise ValueProblem("not_a_number", _("“%(value)s” is not a number.") % {"value": cell})
+
+    def _read_date(self, cell: Any) -> dt.date:
+        if type(cell) is str:
+            return parse_date(cell, self.date_format)
+        if isinstance(cell, dt.date):
+            return date_from_cell(cell)
+        raise ValueProblem("date_format", _("“%(value)s” is not a date.") % {"value": cell_text(cell)})
+
+    @staticmethod
+    def _read_boolean(cell: Any) -> bool:
+        if isinstance(cell, bool):
+            return cell
+        if isinstance(cell, int) and cell in (0, 1):
+            return bool(cell)
+        return parse_boolean(cell_text(cell))
+
+    @staticmethod
+    def _choice_reader(spec: FieldSpec) -> Callable[[Any], str]:
+        lookup = {fold(str(value)): str(value) for value in spec.choices.values}
+        lookup.update({fold(str(label)): str(value) for value, label in spec.choices.choices})
+        lookup.update(spec.synonyms)
+        accepted = ", ".join(spec.accepted_values())
+
+        def read(cell: Any) -> str:
+            text = cell_text(cell)
+            try:
+                return lookup[fold(text)]
+            except KeyError:
+                raise ValueProblem(
+                    "unknown_choice",
+                    _("“%(value)s” is not a known %(field)s; use one of: %(accepted)s.")
+                    % {"value": text, "field": spec.name, "accepted": accepted},
+                ) from None
+
+        return read
+
+    def _read_currency(self, cell: Any) -> str:
+        code = cell_text(cell).upper()
+        if code != self.currency:
+            raise ValueProblem(
+                "currency_mismatch",
+                _("The currency %(currency)s does not match the portfolio's currency, %(expected)s.")
+                % {"currency": code, "expected": self.currency},
+            )
+        return code
+
+    def _read_debtor(self, cell: Any) -> int:
+        external_id = cell_text(cell)
+        debtor_id = self.debtors.ids.get(external_id)
+        if debtor_id is None:
+            raise ValueProblem(
+                "unknown_debtor",
+                _("No debtor has the external id “%(value)s”; import the debtors first.")
+                % {"value": external_id},
+            )
+        return debtor_id
+
+    # --- money rules
+
+    def _money(self, name: str, value: Decimal, problems: list[Problem]) -> bool:
+        if not value.is_finite() or abs(value) >= _MONEY_LIMIT:
+            problems.append(
+                (
+                    name,
+                    "amount_too_large",
+                    _("The amount %(value)s is too large.") % {"value": value},
+                    str(value),
+                )
+            )
+            return False
+        exponent = value.as_tuple().exponent
+        if (
+            isinstance(exponent, int)
+            and -exponent > self.decimals
+            and value != value.quantize(Decimal(1).scaleb(-self.decimals))
+        ):
+            problems.append(
+                (
+                    name,
+                    "too_many_decimals",
+                    _("%(value)s has more decimals than %(currency)s allows (%(decimals)s).")
+                    % {"value": value, "currency": self.currency, "decimals": self.decimals},
+                    str(value),
+                )
+            )
+            return False
+        return True
+
+    # --- whole rows, per kind
+
+    def _finish_debtor(self, v: dict[str, Any], problems: list[Problem]):
+        tax_id = v.get("tax_id") or ""
+        tax_id_type = v.get("tax_id_type") or ""
+        if tax_id:
+            try:
+                tax_id, tax_id_type = check_tax_id(tax_id, tax_id_type, self.country)
+            except ValueProblem as problem:
+                problems.append(("tax_id", problem.code, problem.message, tax_id))
+        timezone = v.get("timezone") or ""
+        if timezone and timezone not in _time_zones():
+            problems.append(
+                (
+                    "timezone",
+                    "unknown_timezone",
+                    _("“%(value)s” is not a time zone.") % {"value": timezone},
+                    timezone,
+                )
+            )
+        risk_score = v.get("risk_score")
+        if risk_score is not None and not (0 <= risk_score <= 1 and risk_score == round(risk_score, 4)):
+            problems.append(
+                (
+                    "risk_score",
+                    "out_of_range",
+                    _("The risk score must be between 0 and 1, with at most 4 decimals."),
+                    str(risk_score),
+                )
+            )
+        if problems:
+            return None, problems
+        return {
+            "external_id": v["external_id"],
+            "name": v["name"],
+            "kind": v.get("kind") or "person",
+            "tax_id": tax_id,
+            "tax_id_type": tax_id_type,
+            "language": v.get("language") or "",
+            "timezone": timezone,
+            "risk_score": risk_score,
+            "is_disputed": bool(v.get("is_disputed")),
+            "is_deceased": bool(v.get("is_deceased")),
+            "is_bankrupt": bool(v.get("is_bankrupt")),
+            "do_not_contact": bool(v.get("do_not_contact")),
+        }, problems
+
+    def _finish_contact_point(self, v: dict[str, Any], problems: list[Problem]):
+        kind = v["kind"]
+        value = v["value"]
+        normalized = value
+        if kind == ContactKind.EMAIL:
+            normalized = value.lower()
+            try:
+                validate_email(normalized)
+            except ValidationError:
+                problems.append(
+                    (
+                        "value",
+                        "invalid_email",
+                        _("“%(value)s” is not a valid email address.") % {"value": value},
+                        value,
+                    )
+                )
+        elif kind in (ContactKind.MOBILE, ContactKind.LANDLINE, ContactKind.WHATSAPP):
+            try:
+                number = phonenumbers.parse(value, self.country or None)
+                if not phonenumbers.is_valid_number(number):
+                    raise phonenumbers.NumberParseException(0, "invalid")
+                normalized = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            except phonenumbers.NumberParseException:
+                problems.append(
+                    (
+                        "value",
+                        "invalid_phone",
+                        _(
+                            "“%(value)s” is not a valid phone number "
+                            "(national numbers are read as %(country)s)."
+                        )
+                        % {"value": value, "country": self.country or "international"},
+                        value,
+                    )
+                )
+        else:
+            normalized = " ".join(value.split())
+        if problems:
+            return None, problems
+        return {
+            "debtor_id": v["debtor_external_id"],
+            "kind": kind,
+            "value": value,
+            "normalized": normalized,
+            "label": v.get("label") or "",
+            "is_primary": bool(v.get("is_primary")),
+        }, problems
+
+    def _finish_document(self, v: dict[str, Any], problems: list[Problem]):
+        kind = v.get("kind") or DocumentKind.INVOICE
+        original = v["original_amount"]
+        balance = v.get("balance")
+        ok = self._money("original_amount", original, problems)
+        ok = (balance is None or self._money("balance", balance, problems)) and ok
+        if ok:
+            if balance is None:
+                balance = original
+            if kind == DocumentKind.CREDIT_NOTE:
+                if original >= 0:
+                    problems.append(
+                        (
+                            "original_amount",
+                            "credit_note_sign",
+                            _("A credit note's amount must be negative."),
+                            str(original),
+                        )
+                    )
+                elif not original <= balance <= 0:
+                    problems.append(
+                        (
+                            "balance",
+                            "balance_out_of_range",
+                            _("A credit note's balance must be between its amount (%(amount)s) and zero.")
+                            % {"amount": original},
+                            str(balance),
+                        )
+                    )
+            elif original <= 0:
+                problems.append(
+                    (
+                        "original_amount",
+                        "amount_not_positive",
+                        _("The amount must be more than zero (only credit notes are negative)."),
+                        str(original),
+                    )
+                )
+            elif not 0 <= balance <= original:
+                problems.append(
+                    (
+                        "balance",
+                        "balance_out_of_range",
+                        _("The balance must be between zero and the document's amount (%(amount)s).")
+                        % {"amount": original},
+                        str(balance),
+                    )
+                )
+        if problems:
+            return None, problems
+        return {
+            "external_id": v["external_id"],
+            "debtor_id": v["debtor_external_id"],
+            "kind": kind,
+            "number": v.get("number") or "",
+            "product": v.get("product") or "",
+            "issue_date": v.get("issue_date"),
+            "due_date": v["due_date"],
+            "original_amount": original,
+            "balance": balance,
+            "currency": self.currency,
+            "status": v.get("status") or "open",
+        }, problems
+
+    def _finish_payment(self, v: dict[str, Any], problems: list[Problem]):
+        amount = v["amount"]
+        if self._money("amount", amount, problems) and amount <= 0:
+            problems.append(
+                ("amount", "amount_not_positive", _("The amount must be more than zero."), str(amount))
+            )
+        paid_on = v["paid_on"]
+        if paid_on > self.today:
+            problems.append(
+                (
+                    "paid_on",
+                    "future_date",
+                    _("The payment date %(date)s is after today (%(today)s).")
+                    % {"date": paid_on.isoformat(), "today": self.today.isoformat()},
+                    paid_on.isoformat(),
+                )
+            )
+        if problems:
+            return None, problems
+        return {
+            "external_id": v["external_id"],
+            "debtor_id": v["debtor_external_id"],
+            "amount": amount,
+            "currency": self.currency,
+            "paid_on": paid_on,
+            "method": v.get("method") or "transfer",
+            "reference": v.get("reference") or "",
+            "notes": v.get("notes") or "",
+        }, problems
+
+
+_ZONES: set[str] = set()
+
+
+def _time_zones() -> set[str]:
+    if not _ZONES:
+        _ZONES.update(zoneinfo.available_timezones())
+    return _ZONES
