@@ -23,7 +23,7 @@ migrate: setup
 	$(RUN) recobro migrate --noinput
 
 demo: migrate
-	$(RUN) recobro load_demo
+	$(RUN) recobro load_demo $(DEMO_ARGS)
 	@echo ""
 	@echo "Recobro is serving at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
 	$(RUN) recobro runserver $(HOST):$(PORT) --noreload
