@@ -158,3 +158,17 @@ def make_document(
         balance=Decimal(balance if balance is not None else amount),
         currency=portfolio.currency,
     )
+
+
+@pytest.fixture(autouse=True)
+def _celery_runs_inline():
+    """Tasks run in the test's process, even when REDIS_URL names a broker.
+
+    The tests that need a real worker (tests/portfolio/test_import_worker.py) turn this off.
+    """
+    from recobro.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
