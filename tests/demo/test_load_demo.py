@@ -1,5 +1,6 @@
 """``load_demo`` through the real importer and ledger engines, at a small scale."""
 
+import datetime as dt
 from io import StringIO
 
 import phonenumbers
@@ -9,7 +10,7 @@ from django.core.management import call_command
 from stdnum.co import nit
 from stdnum.mx import curp, rfc
 
-from recobro.core.models import ApiKey, ApiKeyScope, Membership, Organization, Role
+from recobro.core.models import ApiKey, ApiKeyScope, AuditEntry, Membership, Organization, Role
 from recobro.demo.load import is_complete, load_demo
 from recobro.demo.spec import COLOMBIA, DEMO_PASSWORD, DEMO_SLUGS, MEXICO
 from recobro.portfolio.models import (
@@ -37,6 +38,7 @@ TABLES = (
     Case,
     ImportJob,
     ApiKey,
+    AuditEntry,
 )
 
 
@@ -155,6 +157,19 @@ def test_a_second_load_adds_nothing(demo, tmp_path):
     assert not any(s.created for s in again.organizations)
     assert all(s.api_key is None for s in again.organizations)
     assert [s.documents for s in again.organizations] == [s.documents for s in demo.organizations]
+
+
+def test_a_later_run_ages_the_cases_to_the_new_business_date_without_adding_rows(demo, tmp_path):
+    org = Organization.objects.get(slug=MEXICO.slug)
+    late = Case.objects.filter(organization=org, status=CaseStatus.OPEN, dpd__gt=0).order_by("pk").first()
+    org.business_date_override = org.today() + dt.timedelta(days=10)
+    org.save(update_fields=["business_date_override"])
+    before = row_counts()
+    load_demo(scale=SCALE, directory=tmp_path)
+    late.refresh_from_db()
+    assert late.as_of == org.business_date_override
+    assert late.dpd == (org.business_date_override - late.oldest_due_date).days
+    assert row_counts() == before
 
 
 def test_reset_rebuilds_the_same_demo(demo, tmp_path):

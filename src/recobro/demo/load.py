@@ -40,6 +40,7 @@ from recobro.demo import files as demo_files
 from recobro.demo.accounts import COUNTER, OrganizationData, generate_organization
 from recobro.demo.files import ATTRIBUTE_HEADERS, ImportFile, ProfileSpec
 from recobro.demo.spec import DEMO_API_KEY_NAME, DEMO_PASSWORD, DEMO_URL, ORGANIZATIONS, OrganizationSpec
+from recobro.portfolio.engine import refresh_cases
 from recobro.portfolio.models import (
     Allocation,
     Case,
@@ -126,6 +127,10 @@ def load_demo(
             organization, api_key = build_organization(
                 spec, seed=seed, scale=scale, directory=directory, say=say
             )
+        else:
+            # Days pass: bring days past due and buckets to today's business date (a no-op
+            # on the day of the load). The ledger itself is kept as it is.
+            refresh_cases(organization=organization)
         logins += ensure_users(organization, spec)
         summary = summarize(organization, created=created)
         summary.api_key = api_key
