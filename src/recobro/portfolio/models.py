@@ -333,6 +333,10 @@ class Payment(models.Model):
                 condition=Q(unallocated_amount__gte=0) & Q(unallocated_amount__lte=F("amount")),
                 name="payment_allocations_within_amount",
             ),
+            models.CheckConstraint(
+                condition=~Q(status="reversed") | Q(unallocated_amount=F("amount")),
+                name="payment_reversed_is_unallocated",
+            ),
         ]
         indexes = [models.Index(fields=["portfolio", "debtor", "paid_on"])]
 
@@ -407,7 +411,11 @@ class Case(models.Model):
         verbose_name_plural = _("cases")
         ordering = ["-dpd", "-balance"]
         constraints = [
-            models.UniqueConstraint(fields=["portfolio", "debtor"], name="case_unique_debtor_portfolio")
+            models.UniqueConstraint(fields=["portfolio", "debtor"], name="case_unique_debtor_portfolio"),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(balance=0, overdue_balance=0, open_documents=0),
+                name="case_closed_has_no_balance",
+            ),
         ]
         indexes = [
             models.Index(fields=["organization", "status", "bucket"]),

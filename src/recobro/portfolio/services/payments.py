@@ -90,7 +90,7 @@ def _as_money(value, currency: str, what: str) -> Decimal:
             % {"what": what, "value": amount, "currency": currency, "places": minor_units(currency)},
             code="amount_minor_unit",
         )
-    return amount
+    return amount.quantize(_CENT)  # as the database stores it, so audit texts match
 
 
 def _check_choice(value: str, choices, what: str) -> None:
@@ -211,7 +211,9 @@ def record_payment(
                 document.status = DocumentStatus.PAID
             document.save(update_fields=["balance", "status", "updated_at"])
             after = {"balance": _money_text(document.balance), "status": document.status}
-            audit.append(_document_entry(organization, actor, document, before, after, "record_payment"))
+            audit.append(
+                _document_entry(organization, actor, document, before, after, {"operation": "record_payment"})
+            )
             rows.append(
                 Allocation(organization=organization, payment=payment, document=document, amount=share)
             )
@@ -238,7 +240,7 @@ def _allocation_snapshot(allocation: Allocation) -> dict:
     return data
 
 
-def _document_entry(organization, actor, document, before, after, operation) -> AuditEntry:
+def _document_entry(organization, actor, document, before, after, context: dict) -> AuditEntry:
     return entry(
         organization=organization,
         actor=actor,
@@ -246,7 +248,7 @@ def _document_entry(organization, actor, document, before, after, operation) -> 
         obj=document,
         before=before,
         after=after,
-        context={"operation": operation},
+        context=context,
     )
 
 
@@ -407,7 +409,7 @@ def reverse_payment(*, payment: Payment, actor: Actor, reason: str) -> Payment:
                 document.status = DocumentStatus.OPEN
             document.save(update_fields=["balance", "status", "updated_at"])
             after = {"balance": _money_text(document.balance), "status": document.status}
-            audit.append(_document_entry(organization, actor, document, before, after, "reverse_payment"))
+            audit.append(_document_entry(organization, actor, document, before, after, context))
             audit.append(
                 entry(
                     organization=organization,
