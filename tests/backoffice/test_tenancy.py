@@ -5,7 +5,6 @@ from django.urls import reverse
 
 from recobro.core import audit
 from recobro.core.audit import Actor
-
 from tests.backoffice.conftest import client_for
 
 

@@ -10,7 +10,7 @@ from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpResponseRedirect
@@ -35,6 +35,7 @@ from recobro.core.admin_base import (
     role_of,
     scoped_queryset,
 )
+from recobro.core.api import create_api_key, revoke_api_key
 from recobro.core.audit import Actor
 from recobro.core.models import ApiKey, ApiKeyScope, AuditEntry, Membership, Organization, Role
 
@@ -103,6 +104,48 @@ class OrganizationAdmin(TenantModelAdmin):
             {"fields": ["payment_reference_prefix", "business_date_display"]},
         ),
     ]
+
+    def get_fieldsets(self, request, obj=None):
+        if self.has_change_permission(request, obj):
+            return self.fieldsets
+        # Read-only visitors see the buckets as a table rather than as JSON.
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": ["buckets_table" if f == "aging_buckets" else f for f in options["fields"]],
+                },
+            )
+            for name, options in self.fieldsets
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "buckets_table"]
+
+    @display(description=_("aging buckets"))
+    def buckets_table(self, obj):
+        rows = format_html_join(
+            "",
+            '<tr><td class="pr-6 py-1">{}</td><td class="pr-6 py-1">{}</td><td class="py-1">{}</td></tr>',
+            (
+                (
+                    b.get("label") or b.get("key"),
+                    "—" if b.get("min") is None else b["min"],
+                    "∞" if b.get("max") is None else b["max"],
+                )
+                for b in obj.aging_buckets or []
+            ),
+        )
+        return format_html(
+            '<table class="aging-buckets-table"><thead><tr><th class="pr-6 text-left">{}</th>'
+            '<th class="pr-6 text-left">{}</th><th class="text-left">{}</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            _("Bucket"),
+            _("From day"),
+            _("To day"),
+            rows,
+        )
 
     @display(description=_("business date"))
     def business_date_display(self, obj):
@@ -287,8 +330,6 @@ class ApiKeyAdmin(TenantModelAdmin):
         return role_of(request) in ADMINS
 
     def _revoke(self, request, keys) -> int:
-        from recobro.core.api import revoke_api_key
-
         actor = Actor.for_user(request.user)
         count = 0
         with transaction.atomic():
@@ -323,25 +364,26 @@ class ApiKeyAdmin(TenantModelAdmin):
         """Create a key through the API service and show its secret once."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        from recobro.core.api import create_api_key
-
         organization = organization_of(request)
         form = ApiKeyCreateForm(request.POST or None, organization=organization)
         if request.method == "POST" and form.is_valid():
-            with transaction.atomic():
+            try:
                 api_key, secret = create_api_key(
                     organization=organization,
                     name=form.cleaned_data["name"],
                     scope=form.cleaned_data["scope"],
                     actor=Actor.for_user(request.user),
                 )
-            return render_page(
-                request,
-                "core/api_key_created.html",
-                {"api_key": api_key, "secret": secret, "opts": self.opts},
-                title=_("API key created"),
-                headers={"Cache-Control": "no-store"},
-            )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return render_page(
+                    request,
+                    "core/api_key_created.html",
+                    {"api_key": api_key, "secret": secret, "opts": self.opts},
+                    title=_("API key created"),
+                    headers={"Cache-Control": "no-store"},
+                )
         return render_page(
             request,
             "core/form_page.html",

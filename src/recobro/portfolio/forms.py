@@ -195,14 +195,17 @@ class RecordPaymentForm(StyledForm):
         self.fixed_debtor = debtor
         super().__init__(*args, **kwargs)
         portfolios = scoped_queryset(Portfolio, request).filter(is_active=True)
+        self.fields["portfolio"].queryset = portfolios
+        # The portfolio of the debtor's case when there is one; the only portfolio otherwise.
+        own = portfolios.filter(cases__debtor=debtor) if debtor is not None else portfolios.none()
+        for candidates in (own, portfolios):
+            found = list(candidates[:2])
+            if len(found) == 1:
+                self.fields["portfolio"].initial = found[0]
+                break
         if debtor is not None:
-            with_case = portfolios.filter(cases__debtor=debtor)
-            portfolios = with_case if with_case.exists() else portfolios
             self.fields["debtor"].required = False
             self.fields["debtor"].widget = forms.HiddenInput()
-        self.fields["portfolio"].queryset = portfolios
-        if portfolios.count() == 1:
-            self.fields["portfolio"].initial = portfolios.first()
         self.fields["paid_on"].initial = request.organization.today()
 
     def clean_debtor(self):

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from recobro.core.admin_base import MANAGERS, date, membership_of, money, render_page, role_of
 from recobro.core.audit import Actor
 from recobro.core.tenancy import get_for_user_or_404
+from recobro.portfolio.exports import aging_report_csv, aging_report_filename, aging_report_xlsx
 from recobro.portfolio.forms import AgingFilterForm, ImportUploadForm
 from recobro.portfolio.models import Case, ImportJob, ImportKind, ImportStatus
 from recobro.portfolio.queries import aging_report
@@ -266,8 +267,6 @@ def _aging_portfolio(report, total, organization) -> dict:
 @backoffice
 @require_GET
 def aging_export(request: HttpRequest, fmt: str) -> HttpResponse:
-    from recobro.portfolio.exports import aging_report_csv, aging_report_filename, aging_report_xlsx
-
     _form, params = _aging_params(request)
     if params is None:
         return HttpResponseRedirect(reverse("portfolio-aging"))
