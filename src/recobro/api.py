@@ -17,12 +17,9 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 from ninja.parser import Parser
 
-from recobro.core.api import ApiError, error_body, read_auth
+from recobro.core.api import TOO_MANY_ROWS, ApiError, error_body, read_auth
 from recobro.core.api import router as keys_router
 from recobro.portfolio.api import router as portfolio_router
-
-#: Pydantic error type raised for a bulk request over RECOBRO_API_MAX_BULK_ROWS.
-TOO_MANY_ROWS = "too_many_rows"
 
 
 def _reject_constant(name: str):
@@ -73,7 +70,7 @@ def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
 
 
 def _location(loc: tuple | list) -> tuple[str | None, int | None]:
-    """A pydantic location as (dotted field path, 1-based row of a bulk request).
+    """A pydantic location as (dotted field path, 0-based row of a bulk request).
 
     ninja prefixes the source ("body", "query", "path"); body locations then start with
     the parameter's name, which the client never sees.
@@ -84,7 +81,7 @@ def _location(loc: tuple | list) -> tuple[str | None, int | None]:
         parts.pop(0)
     row = None
     if len(parts) >= 2 and parts[0] == "rows" and isinstance(parts[1], int):
-        row = parts[1] + 1
+        row = parts[1]
         parts = parts[2:]
     field = ".".join(str(p) for p in parts) or None
     return field, row

@@ -33,6 +33,9 @@ MAX_PAGE_SIZE = 500
 
 KEY_SCHEME = "rcb"
 
+#: The error code (and pydantic error type) of a bulk request over RECOBRO_API_MAX_BULK_ROWS.
+TOO_MANY_ROWS = "too_many_rows"
+
 
 # --- Errors ------------------------------------------------------------------
 
@@ -80,7 +83,7 @@ class ErrorDetail(Schema):
     code: str
     message: str
     field: str | None = None
-    row: int | None = Field(None, description="1-based position of the row in the request's `rows`")
+    row: int | None = Field(None, description="0-based position of the row in the request's `rows`")
     value: str | None = None
 
 
@@ -88,7 +91,9 @@ class ErrorInfo(Schema):
     code: str = Field(..., description="Stable, machine-readable code, e.g. `not_found`, `invalid_input`")
     message: str = Field(..., description="Human-readable explanation, translated to the request's language")
     field: str | None = Field(None, description="The failing field, as a dotted path")
-    row: int | None = Field(None, description="The failing row of a bulk request (1-based)")
+    row: int | None = Field(
+        None, description="The failing row of a bulk request: its 0-based position in `rows`"
+    )
     details: list[ErrorDetail] = Field(default_factory=list, description="Every problem found")
 
 
@@ -98,6 +103,8 @@ class ErrorOut(Schema):
 
 #: Responses every authenticated endpoint may give, for the OpenAPI document.
 AUTH_ERRORS = {401: ErrorOut, 403: ErrorOut, 422: ErrorOut}
+#: ... and those of endpoints that take a body.
+WRITE_ERRORS = {**AUTH_ERRORS, 400: ErrorOut, 404: ErrorOut, 413: ErrorOut}
 
 
 # --- Money in JSON -------------------------------------------------------------

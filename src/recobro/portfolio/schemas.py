@@ -1,12 +1,26 @@
 """Request and response shapes of the portfolio API (pydantic v2, via ninja)."""
 
 import datetime as dt
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any
 
+from django.conf import settings
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
+from pydantic import BeforeValidator, ConfigDict, SkipValidation, WithJsonSchema, field_validator
+from pydantic_core import PydanticCustomError
 
-from recobro.core.api import ListParams, Money
-from recobro.portfolio.models import CaseStatus, ContactKind, DocumentStatus, PaymentStatus
+from recobro.core.api import TOO_MANY_ROWS, ListParams, Money
+from recobro.portfolio.models import (
+    CaseStatus,
+    ContactKind,
+    DebtorKind,
+    DocumentKind,
+    DocumentStatus,
+    PaymentMethod,
+    PaymentStatus,
+    TaxIdType,
+)
 
 # --- Responses ---------------------------------------------------------------
 
@@ -235,3 +249,193 @@ class CaseFilters(ListParams):
         "min_dpd": "dpd__gte",
         "updated_since": "updated_at__gte",
     }
+
+
+class AgingBucketOut(Schema):
+    key: str
+    label: str
+
+
+class AgingCellOut(Schema):
+    bucket: str
+    label: str
+    documents: int
+    debtors: int
+    balance: Money
+    share: Money = Field(..., description="Percentage of the portfolio's open balance (two decimals)")
+
+
+class AgingPortfolioOut(Schema):
+    portfolio: str = Field(..., description="The portfolio's code")
+    name: str
+    currency: str
+    documents: int
+    debtors: int = Field(..., description="Each debtor counted once, whatever their buckets")
+    balance: Money
+    buckets: list[AgingCellOut]
+
+
+class AgingOut(Schema):
+    as_of: dt.date
+    buckets: list[AgingBucketOut]
+    portfolios: list[AgingPortfolioOut]
+
+
+class AgingParams(Schema):
+    portfolio: str | None = Field(None, description="A portfolio's code; all portfolios when left out")
+    as_of: dt.date | None = Field(
+        None, description="Business date to age at; default: the organization's today"
+    )
+
+
+# --- Upserts -----------------------------------------------------------------
+
+
+def _exact_decimal(value: Any) -> Any:
+    """Numbers become Decimal through their text, never through float arithmetic."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not an amount")
+    if isinstance(value, int | float | Decimal):
+        return Decimal(str(value))
+    return value
+
+
+#: Money in: a decimal string ("1234.50") or a JSON number (read exactly).
+MoneyIn = Annotated[
+    Decimal,
+    BeforeValidator(_exact_decimal),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "decimal"}, {"type": "number"}], "examples": ["1234.50"]}
+    ),
+]
+DecimalIn = MoneyIn
+
+
+class UpsertIn(Schema):
+    """Upsert bodies: required fields must always be sent; an optional field left out keeps
+    its stored value (or its default for a new row); an optional field sent as null clears it."""
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+
+
+class DebtorIn(UpsertIn):
+    name: str = Field(..., max_length=200)
+    kind: DebtorKind | None = Field(None, description="Default: person")
+    tax_id: str | None = Field(
+        None, description="Checked for its type; without a type, the organization's country's"
+    )
+    tax_id_type: TaxIdType | None = None
+    language: str | None = Field(None, examples=["es"])
+    timezone: str | None = Field(None, examples=["America/Mexico_City"])
+    risk_score: DecimalIn | None = Field(None, description="Probability of payment, 0 to 1")
+    is_disputed: bool | None = None
+    is_deceased: bool | None = None
+    is_bankrupt: bool | None = None
+    do_not_contact: bool | None = None
+
+
+class DebtorRow(DebtorIn):
+    external_id: str = Field(..., description="The debtor's id in your system")
+
+
+class ContactPointIn(UpsertIn):
+    """A contact point is identified by its debtor, kind and normalised value."""
+
+    debtor_external_id: str
+    kind: ContactKind
+    value: str = Field(..., description="Email, phone (stored in E.164) or postal address")
+    label: str | None = None
+    is_primary: bool | None = None
+
+
+ContactPointRow = ContactPointIn
+
+
+class DocumentIn(UpsertIn):
+    debtor_external_id: str = Field(..., description="The debtor must already exist")
+    kind: DocumentKind | None = Field(None, description="Default: invoice")
+    number: str | None = None
+    product: str | None = None
+    issue_date: dt.date | None = None
+    due_date: dt.date
+    original_amount: MoneyIn = Field(..., description="Negative for credit notes")
+    balance: MoneyIn | None = Field(None, description="Amount still owed; default: the whole amount")
+    currency: str | None = Field(None, description="Must be the portfolio's currency")
+    status: DocumentStatus | None = Field(None, description="Default: open")
+
+
+class DocumentRow(DocumentIn):
+    external_id: str = Field(..., description="The document's id in your system, unique in the portfolio")
+
+
+class PaymentIn(UpsertIn):
+    debtor_external_id: str = Field(..., description="The debtor must already exist")
+    amount: MoneyIn = Field(..., description="More than zero")
+    currency: str | None = Field(None, description="Must be the portfolio's currency")
+    paid_on: dt.date
+    method: PaymentMethod | None = Field(None, description="Default: transfer")
+    reference: str | None = None
+    notes: str | None = None
+
+
+class PaymentRow(PaymentIn):
+    external_id: str = Field(..., description="The payment's id in your system; a payment is recorded once")
+
+
+#: For the OpenAPI document; requests are checked against the setting when they come.
+MAX_BULK_ROWS = settings.RECOBRO_API_MAX_BULK_ROWS
+
+
+class BulkIn(Schema):
+    """Rows are checked like the rows of a file import, one by one and not here, so that
+    ``skip_invalid`` can write the valid ones; the row schema documents what a row holds.
+    Here only the envelope is checked: ``rows`` is a list of at most
+    settings.RECOBRO_API_MAX_BULK_ROWS, counted before any row is looked at."""
+
+    @field_validator("rows", mode="before", check_fields=False)
+    @classmethod
+    def _check_rows(cls, rows: Any) -> Any:
+        if not isinstance(rows, list):
+            raise PydanticCustomError("list_type", _("`rows` must be a list of row objects."))
+        limit = settings.RECOBRO_API_MAX_BULK_ROWS
+        if len(rows) > limit:
+            raise PydanticCustomError(
+                TOO_MANY_ROWS,
+                _("{count} rows is more than the {limit} a call may carry; split them."),
+                {"count": f"{len(rows):,}", "limit": f"{limit:,}"},
+            )
+        return rows
+
+
+class DebtorsBulkIn(BulkIn):
+    rows: SkipValidation[list[DebtorRow]] = Field(..., max_length=MAX_BULK_ROWS)
+
+
+class ContactPointsBulkIn(BulkIn):
+    rows: SkipValidation[list[ContactPointRow]] = Field(..., max_length=MAX_BULK_ROWS)
+
+
+class DocumentsBulkIn(BulkIn):
+    portfolio: str = Field(..., description="The code of the portfolio every row belongs to")
+    rows: SkipValidation[list[DocumentRow]] = Field(..., max_length=MAX_BULK_ROWS)
+
+
+class PaymentsBulkIn(BulkIn):
+    portfolio: str = Field(..., description="The code of the portfolio every row belongs to")
+    rows: SkipValidation[list[PaymentRow]] = Field(..., max_length=MAX_BULK_ROWS)
+
+
+class RowErrorOut(Schema):
+    row: int | None = Field(None, description="0-based position of the row in `rows`")
+    field: str | None
+    code: str
+    message: str
+    value: str
+
+
+class BulkResultOut(Schema):
+    created: int
+    updated: int
+    unchanged: int
+    invalid: int = Field(..., description="Rows not written because they are invalid")
+    errors: list[RowErrorOut] = Field(..., description="Every problem of the invalid rows")
