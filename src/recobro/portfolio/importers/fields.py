@@ -445,7 +445,6 @@ def expected_columns(kind: str) -> str:
     return ", ".join(f"{f.name}{'*' if f.required else ''}" for f in FIELDS[kind])
 
 
-
 @dataclass
 class ColumnPlan:
     """Which column of the file feeds which field."""

@@ -26,20 +26,21 @@ class ValueProblem(Exception):
 
 # --- Formulas ------------------------------------------------------------------
 
-_FORMULA_AFTER_SIGN = re.compile(r"[+-]\s*[^\W\d_=@]|[+-]\s*[=@]")
+# After a leading sign, only what a signed amount or a phone number holds: digits, spaces,
+# separators, parentheses, dashes, a currency mark or a trailing currency code. Anything
+# else ("-2+3+cmd|…", "+A1", "-HYPERLINK(…)") is what a spreadsheet would run.
+_SIGNED_VALUE = re.compile(r"[+-]\s*(?:[$€£]|[A-Z]{1,3}\$)?[\d\s.,()$-]*(?:\s*[A-Z]{3})?")
 
 
 def is_formula(text: str) -> bool:
-    """A cell a spreadsheet would execute: "=…", "@…", or "+"/"-" followed by letters.
-
-    A plain signed number ("-1.234,56", "+52 55 1234 5678") is not a formula.
-    """
+    """A cell a spreadsheet would execute: "=…", "@…", or a "+"/"-" that is not a signed
+    number or phone ("-1.234,56" and "+52 55 1234 5678" are fine)."""
     if not text:
         return False
     first = text[0]
     if first in "=@":
         return True
-    return first in "+-" and _FORMULA_AFTER_SIGN.match(text) is not None
+    return first in "+-" and _SIGNED_VALUE.fullmatch(text) is None
 
 
 # --- Numbers ---------------------------------------------------------------------

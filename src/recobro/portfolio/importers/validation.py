@@ -122,7 +122,7 @@ def check_tax_id(value: str, tax_id_type: str, country: str) -> tuple[str, str]:
             return module.validate(value), str(candidate)
         except (StdnumError, ValueError):
             continue
-    names = " / ".join(TaxIdType(c).label for c in candidates)
+    names = " / ".join(str(TaxIdType(c).label) for c in candidates)
     raise ValueProblem(
         "invalid_tax_id", _("“%(value)s” is not a valid %(types)s.") % {"value": value, "types": names}
     )
