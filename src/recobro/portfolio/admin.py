@@ -37,7 +37,12 @@ from recobro.core.admin_site import register_dashboard_panel
 from recobro.core.audit import Actor
 from recobro.core.models import Organization
 from recobro.portfolio import views
-from recobro.portfolio.forms import ContactPointForm, OrganizationSettingsForm, RecordPaymentForm
+from recobro.portfolio.forms import (
+    ContactPointForm,
+    ImportProfileForm,
+    OrganizationSettingsForm,
+    RecordPaymentForm,
+)
 from recobro.portfolio.models import (
     Allocation,
     Case,
@@ -45,6 +50,7 @@ from recobro.portfolio.models import (
     Debtor,
     Document,
     ImportJob,
+    ImportKind,
     ImportProfile,
     Payment,
     Portfolio,
@@ -658,14 +664,20 @@ class CaseAdmin(ReadOnlyTenantModelAdmin):
 
 @admin.register(ImportProfile)
 class ImportProfileAdmin(TenantModelAdmin):
-    list_display = ["name", "kind", "delimiter_display", "encoding", "number_format", "date_format"]
+    form = ImportProfileForm
+    list_display = ["name", "kind", "delimiter_display", "encoding", "number_format", "date_format", "mapped"]
     list_filter = [("kind", ChoicesDropdownFilter)]
     search_fields = ["name"]
     fieldsets = [
         (None, {"fields": ["name", "kind"]}),
         (_("File format"), {"fields": ["delimiter", "encoding", "number_format", "date_format"]}),
-        (_("Columns"), {"fields": ["column_map"]}),
+        (_("Columns"), {"fields": [f"map_{kind}" for kind in ImportKind.values]}),
     ]
+    conditional_fields = {f"map_{kind}": f"kind == '{kind}'" for kind in ImportKind.values}
+
+    @display(description=_("mapped columns"))
+    def mapped(self, obj):
+        return len([k for k in obj.column_map or {} if k != "ignore"])
 
     @display(description=_("delimiter"))
     def delimiter_display(self, obj):

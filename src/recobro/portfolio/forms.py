@@ -5,15 +5,17 @@ from decimal import Decimal
 
 import phonenumbers
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Q
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from recobro.core.admin import OrganizationForm
 from recobro.core.admin_base import StyledForm, scoped_queryset
 from recobro.portfolio.aging import validate_buckets
+from recobro.portfolio.importers import FIELDS, MAPPING_HELP
+from recobro.portfolio.importers.fields import IGNORE_KEY
 from recobro.portfolio.models import (
     ContactKind,
     ContactPoint,
@@ -231,6 +233,94 @@ class RecordPaymentForm(StyledForm):
 
 # --- Imports -----------------------------------------------------------------------------
 
+
+class ColumnMapWidget(forms.Widget):
+    """One text input per field of an import kind (the file's header for it), and the
+    headers to ignore, comma-separated."""
+
+    template_name = "portfolio/widgets/column_map.html"
+
+    def __init__(self, kind: str, attrs=None):
+        super().__init__(attrs)
+        self.kind = kind
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        mapping = value if isinstance(value, dict) else {}
+        ignore = mapping.get(IGNORE_KEY) or []
+        context["widget"]["rows"] = [
+            {
+                "name": spec.name,
+                "required": spec.required,
+                "help": spec.help_text,
+                "value": mapping.get(spec.name) or "",
+            }
+            for spec in FIELDS[self.kind]
+        ]
+        context["widget"]["ignore"] = ", ".join([ignore] if isinstance(ignore, str) else ignore)
+        return context
+
+    def value_from_datadict(self, data, files, name):
+        mapping = {}
+        for spec in FIELDS[self.kind]:
+            header = (data.get(f"{name}-{spec.name}") or "").strip()
+            if header:
+                mapping[spec.name] = header
+        ignore = [h.strip() for h in (data.get(f"{name}-{IGNORE_KEY}") or "").split(",") if h.strip()]
+        if ignore:
+            mapping[IGNORE_KEY] = ignore
+        return mapping
+
+    def value_omitted_from_data(self, data, files, name):
+        return False
+
+
+class ImportProfileForm(forms.ModelForm):
+    """A profile's column mapping as one input per field of its kind (shown for that kind)."""
+
+    class Meta:
+        model = ImportProfile
+        fields = ["name", "kind", "delimiter", "encoding", "number_format", "date_format"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.kind:
+            self.fields[f"map_{self.instance.kind}"].initial = self.instance.column_map
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind:
+            mapping = cleaned.get(f"map_{kind}") or {}
+            seen: dict[str, str] = {}
+            for field, header in mapping.items():
+                if field == IGNORE_KEY:
+                    continue
+                folded = header.casefold()
+                if folded in seen:
+                    self.add_error(
+                        f"map_{kind}",
+                        _("Column “%(header)s” is mapped to both %(first)s and %(second)s.")
+                        % {"header": header, "first": seen[folded], "second": field},
+                    )
+                seen[folded] = field
+            self.instance.column_map = mapping
+        return cleaned
+
+
+# One mapping field per kind, declared on the class so the admin's fieldsets can name them.
+for _kind, _label in ImportKind.choices:
+    ImportProfileForm.base_fields[f"map_{_kind}"] = ImportProfileForm.declared_fields[f"map_{_kind}"] = (
+        forms.Field(
+            label=format_lazy(_("Columns of a file of {kind}"), kind=_label),
+            required=False,
+            widget=ColumnMapWidget(_kind),
+            help_text=MAPPING_HELP,
+            initial=dict,
+        )
+    )
+
+
 #: Kinds whose rows belong to one portfolio.
 PORTFOLIO_KINDS = {ImportKind.DOCUMENTS, ImportKind.PAYMENTS}
 UPLOAD_EXTENSIONS = (".csv", ".txt", ".xlsx")
@@ -269,14 +359,6 @@ class ImportUploadForm(StyledForm):
         upload = self.cleaned_data["file"]
         if not upload.name.lower().endswith(UPLOAD_EXTENSIONS):
             raise ValidationError(_("Upload a .csv or .xlsx file."))
-        if upload.size == 0:
-            raise ValidationError(_("The file is empty."))
-        limit = settings.RECOBRO_IMPORT_MAX_BYTES
-        if upload.size > limit:
-            raise ValidationError(
-                _("The file is larger than %(limit)s MB; use the command line for it.")
-                % {"limit": limit // (1024 * 1024)}
-            )
         return upload
 
     def clean(self):

@@ -8,7 +8,7 @@ import json
 from decimal import Decimal
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -21,13 +21,20 @@ from recobro.core.audit import Actor
 from recobro.core.tenancy import get_for_user_or_404
 from recobro.portfolio.exports import aging_report_csv, aging_report_filename, aging_report_xlsx
 from recobro.portfolio.forms import AgingFilterForm, ImportUploadForm
-from recobro.portfolio.models import Case, ImportJob, ImportKind, ImportStatus
+from recobro.portfolio.importers import (
+    FIELDS,
+    FINISHED,
+    ImportSetupError,
+    create_job,
+    issues_csv,
+    start_import,
+)
+from recobro.portfolio.models import Case, ImportJob, ImportKind
 from recobro.portfolio.queries import aging_report
 
 ISSUES_PER_PAGE = 50
 #: Seconds between two polls of a running import's progress.
 POLL_SECONDS = 1
-FINISHED = {ImportStatus.SUCCEEDED, ImportStatus.PARTIAL, ImportStatus.REJECTED, ImportStatus.FAILED}
 
 
 def backoffice(view):
@@ -119,8 +126,6 @@ def dashboard_figures(request: HttpRequest) -> dict | None:
 @require_http_methods(["GET", "POST"])
 def import_upload(request: HttpRequest) -> HttpResponse:
     """The upload form; a valid file becomes an import job, started at once."""
-    from recobro.portfolio.importers import FIELDS, create_job, start_import
-
     if role_of(request) not in MANAGERS:
         raise PermissionDenied
     form = ImportUploadForm(request.POST or None, request.FILES or None, request=request)
@@ -138,8 +143,8 @@ def import_upload(request: HttpRequest) -> HttpResponse:
                 profile=data["profile"],
                 skip_invalid=data["skip_invalid"],
             )
-        except ValidationError as exc:
-            form.add_error(None, exc)
+        except ImportSetupError as exc:
+            form.add_error(None, str(exc))
         else:
             start_import(job)
             return HttpResponseRedirect(reverse("portfolio-import-detail", args=[job.pk]))
@@ -194,8 +199,6 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def import_issues_csv(request: HttpRequest, pk: int) -> HttpResponse:
     """The job's rows with their problems, as a CSV a person can fix and upload again."""
-    from recobro.portfolio.importers import issues_csv
-
     job = _job_for(request, pk)
     stem = job.file_name.rsplit(".", 1)[0] or "import"
     response = HttpResponse(issues_csv(job), content_type="text/csv; charset=utf-8")
