@@ -92,3 +92,13 @@ def test_last_used_is_recorded_at_most_once_a_minute(keys, api_read):
     ApiKey.objects.filter(pk=keys.mx_read.pk).update(last_used_at=stale)
     api_read.get("/api/v1/me")
     assert ApiKey.objects.get(pk=keys.mx_read.pk).last_used_at > stale
+
+
+def test_a_write_key_in_x_api_key_can_write(keys):
+    response = Client().put(
+        "/api/v1/debtors/C-2000",
+        '{"name": "Juan Pérez"}',
+        content_type="application/json",
+        HTTP_X_API_KEY=keys.mx_write_secret,
+    )
+    assert response.status_code == 201

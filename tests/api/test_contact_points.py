@@ -119,3 +119,17 @@ def test_bulk_contact_points(cast, api):
         ("mobile", "+525587654321"),
     }
     assert api.post("/api/v1/bulk/contact-points", {"rows": rows}).json()["unchanged"] == 2
+
+
+def test_the_same_number_written_differently_is_the_same_contact_point(cast, api):
+    first = api.post(
+        "/api/v1/contact-points", {"debtor_external_id": "C-1001", "kind": "mobile", "value": "5512345678"}
+    )
+    again = api.post(
+        "/api/v1/contact-points",
+        {"debtor_external_id": "C-1001", "kind": "mobile", "value": "+52 55 1234 5678"},
+    )
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["normalized"] == "+525512345678"
+    assert ContactPoint.objects.count() == 1
