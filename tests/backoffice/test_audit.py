@@ -188,3 +188,22 @@ def test_the_audit_log_filters_by_type_action_and_user(ana, cast, ledger):
     assert "Tarjetas" not in page
     page = ana.get(url, {"q": "Tarjetas"}).content.decode()
     assert "Tarjetas" in page and "300.00 MXN" not in page
+
+
+def test_a_debtor_created_in_the_back_office_gets_a_payment_reference(ana, cast):
+    response = ana.post(
+        reverse("admin:portfolio_debtor_add"),
+        {
+            "name": "Nueva Deudora",
+            "kind": "person",
+            "external_id": "N-1",
+            "attributes": "{}",
+            "contact_points-TOTAL_FORMS": "0",
+            "contact_points-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    debtor = Debtor.objects.get(external_id="N-1")
+    assert debtor.organization == cast.mx and debtor.payment_reference
+    entry = entries(object_type="portfolio.debtor", action="create").get()
+    assert entry.after["payment_reference"] == debtor.payment_reference

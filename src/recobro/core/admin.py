@@ -17,6 +17,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter, RangeDateTimeFilter
 from unfold.decorators import action, display
 
@@ -34,6 +35,7 @@ from recobro.core.admin_base import (
     render_page,
     role_of,
     scoped_queryset,
+    style_form,
 )
 from recobro.core.api import create_api_key, revoke_api_key
 from recobro.core.audit import Actor
@@ -180,6 +182,10 @@ class MembershipCreateForm(forms.ModelForm):
     class Meta:
         model = Membership
         fields = ["role", "portfolios", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_form(self, only=["username", "first_name", "last_name", "email", "password"])
 
     def clean_username(self):
         username = self.cleaned_data["username"]
@@ -342,7 +348,10 @@ class ApiKeyAdmin(TenantModelAdmin):
     @action(description=_("Revoke selected API keys"), permissions=["revoke_selected"])
     def revoke_selected(self, request, queryset):
         count = self._revoke(request, queryset)
-        self.message_user(request, _("%(count)d API keys revoked.") % {"count": count}, messages.SUCCESS)
+        message = ngettext("%(count)d API key revoked.", "%(count)d API keys revoked.", count) % {
+            "count": count
+        }
+        self.message_user(request, message, messages.SUCCESS)
 
     @action(description=_("Revoke"), permissions=["revoke_detail"], icon="block", url_path="revoke")
     def revoke_detail(self, request, object_id):

@@ -114,9 +114,11 @@ def render_page(
 # --- Forms outside the ModelAdmin machinery ----------------------------------------
 
 
-def style_form(form: forms.BaseForm) -> None:
-    """Give a plain form unfold's widgets, so custom pages look like the admin."""
-    for field in form.fields.values():
+def style_form(form: forms.BaseForm, only: Iterable[str] | None = None) -> None:
+    """Give a plain form (or ``only`` some of its fields) unfold's widgets, as in the admin."""
+    for name, field in form.fields.items():
+        if only is not None and name not in only:
+            continue
         widget = field.widget
         if field.label:
             field.label = capfirst(field.label)

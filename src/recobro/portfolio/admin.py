@@ -37,6 +37,7 @@ from recobro.core.admin_site import register_dashboard_panel
 from recobro.core.audit import Actor
 from recobro.core.models import Organization
 from recobro.portfolio import views
+from recobro.portfolio.engine import refresh_cases
 from recobro.portfolio.forms import (
     ContactPointForm,
     ImportProfileForm,
@@ -55,7 +56,9 @@ from recobro.portfolio.models import (
     Payment,
     Portfolio,
 )
-from recobro.portfolio.references import assign_payment_references, format_reference
+from recobro.portfolio.references import assign_payment_references, format_reference, normalize
+from recobro.portfolio.services import LedgerError
+from recobro.portfolio.services.payments import record_payment
 
 register_dashboard_panel(views.dashboard_figures)
 
@@ -108,8 +111,6 @@ class OrganizationSettingsAdmin(OrganizationAdmin):
         super().save_model(request, obj, form, change)
         if "aging_buckets" in form.changed_data:
             # Cases carry their bucket key: put them in the new buckets once this commits.
-            from recobro.portfolio.engine import refresh_cases
-
             transaction.on_commit(lambda: refresh_cases(organization=obj))
             messages.info(request, _("Cases were placed in the new aging buckets."))
 
@@ -318,8 +319,6 @@ class DebtorAdmin(TenantModelAdmin):
     actions_detail = ["record_payment"]
 
     def get_search_results(self, request, queryset, search_term):
-        from recobro.portfolio.references import normalize
-
         term = search_term.strip()
         if term and normalize(term).isdigit() and len(normalize(term)) >= 13:
             term = normalize(term)  # a payment reference typed with spaces
@@ -330,10 +329,10 @@ class DebtorAdmin(TenantModelAdmin):
         return super().get_changeform_datasets(request) if object_id else []
 
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        if not change:
+        if not change:  # before the audit entry is written, so that it shows the reference
             assign_payment_references(organization=form.instance.organization)
             form.instance.refresh_from_db(fields=["payment_reference"])
+        super().save_related(request, form, formsets, change)
 
     @display(description=_("payment reference"), ordering="payment_reference")
     def reference(self, obj):
@@ -521,9 +520,6 @@ class PaymentAdmin(ReadOnlyTenantModelAdmin):
         """Manual payment entry: the form calls ``record_payment``; its errors show on the form."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        from recobro.portfolio.services import LedgerError
-        from recobro.portfolio.services.payments import record_payment
-
         debtor = None
         debtor_id = request.GET.get("debtor", "")
         if debtor_id:

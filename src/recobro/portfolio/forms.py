@@ -103,7 +103,7 @@ class AgingBucketsField(forms.Field):
 
 class OrganizationSettingsForm(OrganizationForm):
     aging_buckets = AgingBucketsField(
-        label=_("aging buckets"),
+        label=_("Aging buckets"),
         help_text=_(
             "Days past due, both ends included. The first bucket may start open (empty 'from'); "
             "the last must be open-ended (empty 'to'). Empty rows are ignored."
