@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from recobro.core.audit import Actor
 from recobro.portfolio.importers import create_job, run_import
@@ -12,6 +13,19 @@ from recobro.portfolio.models import Debtor, ImportProfile
 @pytest.fixture(autouse=True)
 def media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The assertions read the English source text of messages."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """The cast's users need no strong hashing here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -122,6 +122,12 @@ def test_trailing_empty_fields_are_tolerated(cast, run):
     assert job.status == ImportStatus.SUCCEEDED
 
 
+def test_a_report_title_above_the_header_is_skipped_with_a_warning(cast, run):
+    job = run("debtors", "Clientes al 31/03/2026\n\nexternal_id,name\nC-1,Ana\n")
+    assert (job.status, job.created_count, job.ignored_count) == ("succeeded", 1, 1)
+    assert issues(job, warnings=True) == [(1, "", "title_row")]
+
+
 def test_an_empty_file_fails_clearly(cast, run):
     job = run("debtors", "")
     assert job.status == ImportStatus.FAILED

@@ -72,6 +72,7 @@ class Batch:
         actor: Actor,
         job_id: int | None = None,
         in_file: bool = True,
+        max_errors: int | None = MAX_ERRORS,
     ):
         self.organization = organization
         self.kind = kind
@@ -82,6 +83,7 @@ class Batch:
             target=self.target, organization=organization, portfolio=portfolio, actor=actor, job_id=job_id
         )
         self.in_file = in_file
+        self.max_errors = max_errors
         self.errors: list[RowError] = []
         self.invalid: set[int] = set()
         self.valid = 0
@@ -102,7 +104,7 @@ class Batch:
 
     def reject(self, row: int, field: str, code: str, message: str, value: Any = "") -> None:
         self.invalid.add(row)
-        if len(self.errors) < MAX_ERRORS:
+        if self.max_errors is None or len(self.errors) < self.max_errors:
             self.errors.append(RowError(row, field, code, message, str(value)[:300]))
 
     def reject_problems(self, row: int, problems: list[Problem], label: Callable[[str], str]) -> None:
@@ -238,7 +240,7 @@ def upsert_rows(
         return name
 
     with Batch(
-        organization=organization, kind=kind, portfolio=portfolio, actor=actor, in_file=False
+        organization=organization, kind=kind, portfolio=portfolio, actor=actor, in_file=False, max_errors=None
     ) as batch:
         for index, row in enumerate(rows):
             if not isinstance(row, dict):

@@ -264,6 +264,18 @@ class _FileImport:
             return labels.get(name, name)
 
         expected = table.estimated_rows or 0
+        for line in table.title_lines:
+            self.ignored += 1
+            self.rows_read += 1
+            self.warnings.append(
+                RowError(
+                    line,
+                    "",
+                    "title_row",
+                    _("Line %(line)s, above the header, looks like a title; it was skipped.")
+                    % {"line": line},
+                )
+            )
         self._report(0, expected)
         with Batch(
             organization=self.organization,

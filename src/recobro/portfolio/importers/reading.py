@@ -9,6 +9,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ SAMPLE_BYTES = 1024 * 1024
 #: The longest field a CSV may have; longer means a quote was never closed.
 FIELD_LIMIT = 131_072
 DETECTED_DELIMITERS = (",", ";", "\t", "|")
+#: Single-cell rows (report titles) skipped at most before the header.
+TITLE_ROWS = 10
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 .xls
@@ -46,6 +49,7 @@ class Table:
     delimiter: str = ","
     encoding: str = ""
     is_xlsx: bool = False
+    title_lines: list[int] = field(default_factory=list)  # lines above the header, skipped
     _closers: list = field(default_factory=list)
 
     def close(self) -> None:
@@ -70,6 +74,33 @@ def open_table(
     if head.startswith(_ZIP_MAGIC) or lower.endswith((".xlsx", ".xlsm")):
         return _open_xlsx(fh, file_name)
     return _open_csv(fh, encoding=encoding, delimiter=delimiter)
+
+
+def _filled(cells: list[Any]) -> int:
+    return sum(1 for c in cells if c is not None and (not isinstance(c, str) or c.strip()))
+
+
+def _find_header(rows: Iterator[tuple[int, list[Any]]]) -> tuple[int, list[str], list[int], Iterator]:
+    """The header is the first row with two or more values: every kind has at least two
+    required columns, so a single-cell row above it is a report title ("Cartera al 31/03")."""
+    seen: list[tuple[int, list[Any]]] = []
+    chosen = None
+    for line, cells in rows:
+        seen.append((line, cells))
+        filled = _filled(cells)
+        if filled >= 2:
+            chosen = len(seen) - 1
+            break
+        if sum(1 for _line, c in seen if _filled(c)) > TITLE_ROWS:
+            break
+    if chosen is None:
+        chosen = next((i for i, (_line, c) in enumerate(seen) if _filled(c)), None)
+    if chosen is None:
+        return 0, [], [], rows
+    header_line, cells = seen[chosen]
+    header = ["" if c is None else str(c).strip() for c in cells]
+    titles = [line for line, c in seen[:chosen] if _filled(c)]
+    return header_line, header, titles, itertools.chain(seen[chosen + 1 :], rows)
 
 
 # --- CSV ------------------------------------------------------------------------------
@@ -140,17 +171,14 @@ def _open_csv(fh: BinaryIO, *, encoding: str | None, delimiter: str | None) -> T
     text = io.TextIOWrapper(fh, encoding=codec, errors="strict", newline="")
     reader = csv.reader(text, delimiter=delimiter, strict=True)
     rows = _csv_rows(reader, fh, codec)
-    header_line, header = 0, []
-    for line, cells in rows:
-        if any(c.strip() for c in cells):
-            header_line, header = line, [c.strip() for c in cells]
-            break
+    header_line, header, titles, rows = _find_header(rows)
     if not header:
         raise _problem("empty_file", _("The file is empty."))
     return Table(
         header=header,
         header_line=header_line,
         rows=rows,
+        title_lines=titles,
         estimated_rows=max(estimated - header_line, 0),
         delimiter=delimiter,
         encoding=encoding or FileEncoding.UTF8,
@@ -245,18 +273,13 @@ def _open_xlsx(fh: BinaryIO, file_name: str) -> Table:
         raise _problem("empty_file", _("The workbook has no sheets."))
     sheet = workbook.worksheets[0]
     rows = _xlsx_rows(sheet)
-    header_line, header = 0, []
     try:
-        for line, cells in rows:
-            if any(c not in (None, "") for c in cells):
-                header_line = line
-                header = ["" if c is None else str(c).strip() for c in cells]
-                while header and not header[-1]:
-                    header.pop()
-                break
+        header_line, header, titles, rows = _find_header(rows)
     except Exception:
         workbook.close()
         raise
+    while header and not header[-1]:
+        header.pop()
     if not header:
         workbook.close()
         raise _problem("empty_file", _("The first sheet of the workbook is empty."))
@@ -266,6 +289,7 @@ def _open_xlsx(fh: BinaryIO, file_name: str) -> Table:
         header_line=header_line,
         rows=rows,
         estimated_rows=estimated,
+        title_lines=titles,
         is_xlsx=True,
         _closers=[workbook.close],
     )
