@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils import translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
@@ -16,6 +17,13 @@ from recobro.portfolio.exports import aging_report_csv, aging_report_xlsx, excel
 from recobro.portfolio.models import Debtor, Document, Portfolio
 from recobro.portfolio.queries import aging_report, percentages
 from tests.conftest import AS_OF, make_document
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """Messages are asserted in their English source text (Spanish is the default language)."""
+    with translation.override("en"):
+        yield
 
 
 def days(n: int) -> dt.date:

@@ -9,6 +9,7 @@ import itertools
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,13 @@ from recobro.portfolio.services.payments import allocate_payments, record_paymen
 from tests.conftest import AS_OF, make_document
 
 JAN_31, FEB_28, MAR_5 = dt.date(2026, 1, 31), dt.date(2026, 2, 28), dt.date(2026, 3, 5)
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """Messages are asserted in their English source text (Spanish is the default language)."""
+    with translation.override("en"):
+        yield
 
 
 def pay(cast, amount: str, *, portfolio=None, debtor=None, paid_on=MAR_5, **kwargs) -> Payment:

@@ -88,5 +88,12 @@ def temp_table(name: str, columns: str) -> list[str]:
     return [f"DROP TABLE IF EXISTS temp.{name}", f"CREATE TEMP TABLE {name} ({columns})"]
 
 
+def create_temp_table_as(name: str) -> str:
+    """The head of ``CREATE TEMP TABLE name AS <select>`` (dropped at commit on PostgreSQL)."""
+    if is_postgresql():
+        return f"CREATE TEMP TABLE {name} ON COMMIT DROP AS"
+    return f"CREATE TEMP TABLE {name} AS"
+
+
 def drop_temp_table(name: str) -> str:
     return f"DROP TABLE IF EXISTS {name}" if is_postgresql() else f"DROP TABLE IF EXISTS temp.{name}"
