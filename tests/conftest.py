@@ -21,6 +21,13 @@ from recobro.portfolio.models import Debtor, Document, Portfolio
 AS_OF = dt.date(2026, 3, 31)
 
 
+def pytest_configure(config):
+    """Tests hash passwords with MD5: PBKDF2 costs about a second per user on this machine."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @dataclass
 class Cast:
     mx: Organization
