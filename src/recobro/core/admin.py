@@ -39,7 +39,7 @@ from recobro.core.admin_base import (
 )
 from recobro.core.api import create_api_key, revoke_api_key
 from recobro.core.audit import Actor
-from recobro.core.models import ApiKey, ApiKeyScope, AuditEntry, Membership, Organization, Role
+from recobro.core.models import ApiKey, ApiKeyScope, AuditEntry, Membership, Organization
 
 User = get_user_model()
 
@@ -544,4 +544,4 @@ class AuditEntryAdmin(ReadOnlyTenantModelAdmin):
         )
 
 
-__all__ = ["ApiKeyAdmin", "AuditEntryAdmin", "MembershipAdmin", "OrganizationAdmin", "Role"]
+__all__ = ["ApiKeyAdmin", "AuditEntryAdmin", "MembershipAdmin", "OrganizationAdmin"]
