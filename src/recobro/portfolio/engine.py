@@ -60,11 +60,9 @@ CHUNK_SIZE = 50_000
 #: one writer at a time, so there it is always 1.
 WORKERS = int(getattr(settings, "RECOBRO_CASE_WORKERS", 0) or min(4, os.cpu_count() or 1))
 
-#: A scoped refresh of up to this many debtors (a payment, an API call) runs as it is.
-_SMALL_SCOPE = 1_000
-#: Per sort or hash node, for big chunks on PostgreSQL: enough for a 100,000-debtor chunk's
-#: aggregate to stay in memory.
-_WORK_MEM = "64MB"
+#: A scoped refresh of up to this many debtors (a payment, an API call) runs as it is;
+#: bigger ones get ``dialect.BULK_SETTINGS`` and analyzed scratch tables on PostgreSQL.
+SMALL_SCOPE = 1_000
 
 _CASE_FACTS = (
     "currency",
@@ -202,14 +200,10 @@ class _Refresh:
             connection.close()
 
     def chunk(self, low: int, high: int, ids: list[int] | None) -> tuple[int, int, int]:
+        """(created, updated, closed) for one window; the caller holds the transaction."""
+        big = ids is None or len(ids) > SMALL_SCOPE
         stamp = now()
-        with connection.cursor() as cursor:
-            big = ids is None or len(ids) > _SMALL_SCOPE
-            if big and dialect.is_postgresql():
-                # For this transaction only: JIT compilation costs ~1 s per statement and buys
-                # nothing here, and the default 4 MB work_mem makes the aggregate spill to disk.
-                cursor.execute("SET LOCAL jit = off", [])
-                cursor.execute(f"SET LOCAL work_mem = '{_WORK_MEM}'", [])
+        with connection.cursor() as cursor, dialect.bulk_settings(cursor, enabled=big):
             cursor.execute(dialect.drop_temp_table(self.FACTS), [])
             facts_sql, facts_params = self._facts_sql(low, high, ids)
             cursor.execute(f"{dialect.create_temp_table_as(self.FACTS)} {facts_sql}", facts_params)

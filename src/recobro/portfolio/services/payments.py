@@ -32,7 +32,7 @@ from recobro.core.clock import now
 from recobro.core.models import AuditEntry
 from recobro.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, is_exact, minor_units
 from recobro.portfolio import dialect
-from recobro.portfolio.engine import refresh_cases
+from recobro.portfolio.engine import SMALL_SCOPE, refresh_cases
 from recobro.portfolio.models import (
     OPEN_STATUSES,
     WATERFALL_RANK,
@@ -471,7 +471,8 @@ def allocate_payments(*, organization, payment_ids: Iterable[int], actor: Actor)
         return 0
     t = _Tables()
     stamp = now()
-    with transaction.atomic(), connection.cursor() as cursor:
+    big = len(ids) > SMALL_SCOPE
+    with transaction.atomic(), connection.cursor() as cursor, dialect.bulk_settings(cursor, enabled=big):
         in_ids, in_params = dialect.id_in("p.id", ids)
         if dialect.is_postgresql():
             # Lock the payments, then their debtors' open documents, each in pk order.
