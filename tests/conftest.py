@@ -168,6 +168,16 @@ def make_document(
 
 
 @pytest.fixture(autouse=True)
+def _english_unless_asked():
+    """Code called directly by a test speaks English, the source language; requests keep
+    the product's Spanish default. Tests of Spanish text ask for it explicitly."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _celery_runs_inline():
     """Tasks run in the test's process, even when REDIS_URL names a broker.
 
