@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from recobro.core.audit import Actor
 from recobro.portfolio.importers.errors import ImportSetupError, RowError, UpsertResult
 from recobro.portfolio.importers.fields import FIELDS, expected_columns
-from recobro.portfolio.importers.upsert import TARGETS, Staging, Written, staged_row
+from recobro.portfolio.importers.upsert import TARGETS, Staging, Written
 from recobro.portfolio.importers.validation import DebtorLookup, Problem, RowValidator, cell_text
 from recobro.portfolio.models import ImportKind, ImportProfile, Portfolio
 
@@ -91,7 +91,6 @@ class Batch:
         self._first: dict[Any, int] = {}
         self._reported_first: set[int] = set()
         self._buffer: list[tuple] = []
-        self._key = self._contact_key if kind == ImportKind.CONTACT_POINTS else self._external_id
 
     def __enter__(self) -> "Batch":
         self.staging.__enter__()
@@ -111,17 +110,12 @@ class Batch:
         for name, code, message, value in problems:
             self.reject(row, label(name), code, message, value)
 
-    @staticmethod
-    def _external_id(clean: dict[str, Any]) -> tuple[Any, str]:
-        return clean["external_id"], clean["external_id"]
-
-    @staticmethod
-    def _contact_key(clean: dict[str, Any]) -> tuple[Any, str]:
-        return (clean["debtor_id"], clean["kind"], clean["normalized"]), clean["value"]
-
-    def accept(self, row: int, group: int, clean: dict[str, Any], label: Callable[[str], str]) -> None:
+    def accept(self, row: int, group: int, record: tuple, label: Callable[[str], str]) -> None:
         """Stage a valid row, unless its key was already seen in this batch."""
-        key, shown = self._key(clean)
+        if self.kind == ImportKind.CONTACT_POINTS:
+            key, shown = (record[0], record[1], record[3]), record[2]  # debtor, kind, normalised
+        else:
+            key = shown = record[0]  # external id
         first = self._first.setdefault(key, row)
         if first != row:
             field = label("value" if self.kind == ImportKind.CONTACT_POINTS else "external_id")
@@ -132,7 +126,7 @@ class Batch:
                 self.reject(first, field, "duplicate", self._duplicate_message(shown, row), shown)
             return
         self.valid += 1
-        self._buffer.append(staged_row(self.target, row, group, clean))
+        self._buffer.append((row, group, *record))
         if len(self._buffer) >= CHUNK_ROWS:
             self.flush()
 

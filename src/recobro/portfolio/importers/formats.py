@@ -151,9 +151,12 @@ def parse_date(text: str, date_format: str = DateFormat.ISO) -> dt.date:
     """Read a date in ``date_format``; ISO (YYYY-MM-DD) is always accepted as well."""
     if len(text) == 10 and text[4] == "-" and text[7] == "-":
         try:
-            return _check_year(dt.date.fromisoformat(text), text)
+            value = dt.date.fromisoformat(text)
         except ValueError:
             pass
+        else:
+            if MIN_YEAR <= value.year <= MAX_YEAR:
+                return value
     match = _ISO.fullmatch(text)
     if match:
         year, month, day = match.groups()

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -307,8 +308,9 @@ class _FileImport:
 
     def _read(self, table, plan, validator, batch, group, label, expected) -> None:
         width = len(plan.header)
-        columns = [(index, spec.name) for index, spec in plan.columns]
-        identity = [index for index, spec in plan.columns if spec.required and spec.type != AMOUNT]
+        by_name = {spec.name: index for index, spec in plan.columns}
+        pick = _getter([by_name[name] for name in validator.names])
+        identity = _getter([index for index, spec in plan.columns if spec.required and spec.type != AMOUNT])
         unnamed = plan.unnamed
         is_xlsx = table.is_xlsx
         blank_from = blank_to = 0
@@ -336,7 +338,8 @@ class _FileImport:
                 else:
                     mismatch = not is_xlsx
                     cells = cells + [None if is_xlsx else ""] * (width - count)
-            if any(_blank_cell(cells[i]) for i in identity) and self._is_totals(cells):
+            ids = identity(cells)
+            if (not all(ids) or None in ids) and self._is_totals(cells):
                 self.ignored += 1
                 self.warnings.append(
                     RowError(
@@ -356,7 +359,7 @@ class _FileImport:
                     % {"line": line, "count": count, "width": width},
                 )
                 continue
-            stray = [i for i in unnamed if not _blank_cell(cells[i])]
+            stray = [i for i in unnamed if not _blank_cell(cells[i])] if unnamed else None
             if stray:
                 batch.reject(
                     line,
@@ -367,11 +370,11 @@ class _FileImport:
                     cells[stray[0]],
                 )
                 continue
-            clean, problems = validator.validate({name: cells[index] for index, name in columns})
+            record, problems = validator.check(pick(cells))
             if problems:
                 batch.reject_problems(line, problems, label)
             else:
-                batch.accept(line, group, clean, label)
+                batch.accept(line, group, record, label)
         if blank_from:
             self._blank_warning(blank_from, blank_to)
         self._report(self.rows_read, self.rows_read)
@@ -484,6 +487,16 @@ def _delimiter_hint(table: Table) -> list[RowError]:
             % {"found": names[found], "used": names.get(table.delimiter, table.delimiter)},
         )
     ]
+
+
+def _getter(indexes: list[int]) -> Callable[[list], tuple]:
+    """The cells at ``indexes`` as a tuple (``itemgetter`` returns a bare value for one index)."""
+    if len(indexes) == 1:
+        only = indexes[0]
+        return lambda cells: (cells[only],)
+    if not indexes:
+        return lambda cells: ()
+    return itemgetter(*indexes)
 
 
 def _blank_cell(cell: Any) -> bool:

@@ -197,32 +197,30 @@ def _count_lines(fh: BinaryIO) -> int:
 
 
 def _csv_rows(reader, fh: BinaryIO, codec: str) -> Iterator[tuple[int, list[str]]]:
-    while True:
-        line = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except UnicodeDecodeError:
-            raise _decode_problem(fh, codec) from None
-        except csv.Error as exc:
-            detail = str(exc)
-            if "unexpected end of data" in detail:
-                message = _(
-                    "Line %(line)s: a quoted field is never closed (unterminated quote); the file may be "
-                    "truncated."
-                )
-            elif "field larger than field limit" in detail:
-                message = _(
-                    "Line %(line)s: a field is longer than %(limit)s characters; a quote is probably never "
-                    "closed."
-                )
-            else:
-                message = _("Line %(line)s is malformed: a quote inside a field is not doubled (%(detail)s).")
-            raise _problem(
-                "malformed", message % {"line": line, "limit": f"{FIELD_LIMIT:,}", "detail": detail}, line
-            ) from None
-        yield line, cells
+    line = 1  # where the next record starts: a quoted field may span lines
+    try:
+        for cells in reader:
+            yield line, cells
+            line = reader.line_num + 1
+    except UnicodeDecodeError:
+        raise _decode_problem(fh, codec) from None
+    except csv.Error as exc:
+        detail = str(exc)
+        if "unexpected end of data" in detail:
+            message = _(
+                "Line %(line)s: a quoted field is never closed (unterminated quote); the file may be "
+                "truncated."
+            )
+        elif "field larger than field limit" in detail:
+            message = _(
+                "Line %(line)s: a field is longer than %(limit)s characters; a quote is probably never "
+                "closed."
+            )
+        else:
+            message = _("Line %(line)s is malformed: a quote inside a field is not doubled (%(detail)s).")
+        raise _problem(
+            "malformed", message % {"line": line, "limit": f"{FIELD_LIMIT:,}", "detail": detail}, line
+        ) from None
 
 
 def _decode_problem(fh: BinaryIO, codec: str) -> FileProblem:

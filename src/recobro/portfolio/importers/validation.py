@@ -7,7 +7,7 @@ a document is found in a dict loaded once per job, not with a query per row.
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -176,8 +176,15 @@ def cell_text(cell: Any) -> str:
     return str(cell).strip()
 
 
+#: A clean row: the values of ``upsert.TARGETS[kind].columns``, in that order.
+Record = tuple
+
+_SIGNS = frozenset("=@+-")
+
+
 class RowValidator:
-    """Validates rows of one kind for one organization (and portfolio)."""
+    """Validates rows of one kind for one organization (and portfolio), for one set of
+    fields present. Built once per file (or per shape of API row), then called per row."""
 
     def __init__(
         self,
@@ -195,6 +202,7 @@ class RowValidator:
         self.portfolio = portfolio
         self.currency = (portfolio.currency if portfolio is not None else organization.currency).upper()
         self.decimals = minor_units(self.currency)
+        self.quantum = Decimal(1).scaleb(-self.decimals)
         self.country = (organization.country or "").upper()
         self.today = organization.today()
         self.debtors = debtors
@@ -202,10 +210,9 @@ class RowValidator:
         self.date_format = date_format
         self.present = frozenset(present)
         self.specs = [spec for spec in FIELDS[kind] if spec.name in self.present]
-        self.required = [spec for spec in FIELDS[kind] if spec.required]
-        self.readers: list[tuple[FieldSpec, Callable[[Any], Any]]] = [
-            (spec, self._reader(spec)) for spec in self.specs
-        ]
+        self.names = [spec.name for spec in self.specs]
+        self.fields = [(spec.name, self._reader(spec), spec.required) for spec in self.specs]
+        self.absent_required = [s.name for s in FIELDS[kind] if s.required and s.name not in self.present]
         self._finish = {
             ImportKind.DEBTORS: self._finish_debtor,
             ImportKind.CONTACT_POINTS: self._finish_contact_point,
@@ -213,41 +220,45 @@ class RowValidator:
             ImportKind.PAYMENTS: self._finish_payment,
         }[kind]
 
-    # The per-row entry point. ``cells`` maps field name → raw cell.
-    def validate(self, cells: dict[str, Any]) -> tuple[dict[str, Any] | None, list[Problem]]:
+    def validate(self, row: dict[str, Any]) -> tuple[Record | None, list[Problem]]:
+        """Validate a row given as field name → value (the API's rows)."""
+        return self.check([row.get(name) for name in self.names])
+
+    def check(self, cells: Sequence[Any]) -> tuple[Record | None, list[Problem]]:
+        """Validate the raw cells of one row, in the order of ``self.names``."""
         values: dict[str, Any] = {}
         problems: list[Problem] = []
-        for spec, read in self.readers:
-            cell = cells.get(spec.name)
-            if cell is None or (type(cell) is str and (cell == "" or cell.isspace())):
-                if spec.required:
-                    problems.append((spec.name, "required", _("A value is required."), ""))
-                else:
-                    values[spec.name] = None
-                continue
+        for (name, read, required), cell in zip(self.fields, cells, strict=True):
             if type(cell) is str:
                 cell = cell.strip()
-                if is_formula(cell):
+                if not cell:
+                    cell = None
+                elif cell[0] in _SIGNS and is_formula(cell):
                     problems.append(
                         (
-                            spec.name,
+                            name,
                             "formula",
                             _(
                                 "The cell holds a formula (it starts with “%(char)s”); formulas are not "
                                 "imported, for safety. Paste the value instead."
                             )
                             % {"char": cell[0]},
-                            cell,
+                            cell[:300],
                         )
                     )
                     continue
+            if cell is None:
+                if required:
+                    problems.append((name, "required", _("A value is required."), ""))
+                else:
+                    values[name] = None
+                continue
             try:
-                values[spec.name] = read(cell)
+                values[name] = read(cell)
             except ValueProblem as problem:
-                problems.append((spec.name, problem.code, problem.message, cell_text(cell)[:300]))
-        for spec in self.required:
-            if spec.name not in self.present:
-                problems.append((spec.name, "required", _("A value is required."), ""))
+                problems.append((name, problem.code, problem.message, cell_text(cell)[:300]))
+        for name in self.absent_required:
+            problems.append((name, "required", _("A value is required."), ""))
         if problems:
             return None, problems
         return self._finish(values, problems)
@@ -322,10 +333,17 @@ class RowValidator:
         lookup.update(spec.synonyms)
         accepted = ", ".join(spec.accepted_values())
 
+        seen: dict[Any, str] = {}  # a column holds a handful of distinct spellings: fold each once
+
         def read(cell: Any) -> str:
+            try:
+                return seen[cell]
+            except (KeyError, TypeError):
+                pass
             text = cell_text(cell)
             try:
-                return lookup[fold(text)]
+                value = seen[cell] = lookup[fold(text)]
+                return value
             except KeyError:
                 raise ValueProblem(
                     "unknown_choice",
@@ -336,6 +354,8 @@ class RowValidator:
         return read
 
     def _read_currency(self, cell: Any) -> str:
+        if cell == self.currency:
+            return cell
         code = cell_text(cell).upper()
         if code != self.currency:
             raise ValueProblem(
@@ -346,7 +366,7 @@ class RowValidator:
         return code
 
     def _read_debtor(self, cell: Any) -> int:
-        external_id = cell_text(cell)
+        external_id = cell if type(cell) is str else cell_text(cell)
         debtor_id = self.debtors.ids.get(external_id)
         if debtor_id is None:
             raise ValueProblem(
@@ -359,7 +379,7 @@ class RowValidator:
     # --- money rules
 
     def _money(self, name: str, value: Decimal, problems: list[Problem]) -> bool:
-        if not value.is_finite() or abs(value) >= _MONEY_LIMIT:
+        if not value.is_finite() or not -_MONEY_LIMIT < value < _MONEY_LIMIT:
             problems.append(
                 (
                     name,
@@ -369,12 +389,7 @@ class RowValidator:
                 )
             )
             return False
-        exponent = value.as_tuple().exponent
-        if (
-            isinstance(exponent, int)
-            and -exponent > self.decimals
-            and value != value.quantize(Decimal(1).scaleb(-self.decimals))
-        ):
+        if value.quantize(self.quantum) != value:
             problems.append(
                 (
                     name,
@@ -419,20 +434,20 @@ class RowValidator:
             )
         if problems:
             return None, problems
-        return {
-            "external_id": v["external_id"],
-            "name": v["name"],
-            "kind": v.get("kind") or "person",
-            "tax_id": tax_id,
-            "tax_id_type": tax_id_type,
-            "language": v.get("language") or "",
-            "timezone": timezone,
-            "risk_score": risk_score,
-            "is_disputed": bool(v.get("is_disputed")),
-            "is_deceased": bool(v.get("is_deceased")),
-            "is_bankrupt": bool(v.get("is_bankrupt")),
-            "do_not_contact": bool(v.get("do_not_contact")),
-        }, problems
+        return (
+            v["external_id"],
+            v["name"],
+            v.get("kind") or "person",
+            tax_id,
+            tax_id_type,
+            v.get("language") or "",
+            timezone,
+            risk_score,
+            bool(v.get("is_disputed")),
+            bool(v.get("is_deceased")),
+            bool(v.get("is_bankrupt")),
+            bool(v.get("do_not_contact")),
+        ), problems
 
     def _finish_contact_point(self, v: dict[str, Any], problems: list[Problem]):
         kind = v["kind"]
@@ -474,14 +489,14 @@ class RowValidator:
             normalized = " ".join(value.split())
         if problems:
             return None, problems
-        return {
-            "debtor_id": v["debtor_external_id"],
-            "kind": kind,
-            "value": value,
-            "normalized": normalized,
-            "label": v.get("label") or "",
-            "is_primary": bool(v.get("is_primary")),
-        }, problems
+        return (
+            v["debtor_external_id"],
+            kind,
+            value,
+            normalized,
+            v.get("label") or "",
+            bool(v.get("is_primary")),
+        ), problems
 
     def _finish_document(self, v: dict[str, Any], problems: list[Problem]):
         kind = v.get("kind") or DocumentKind.INVOICE
@@ -533,19 +548,19 @@ class RowValidator:
                 )
         if problems:
             return None, problems
-        return {
-            "external_id": v["external_id"],
-            "debtor_id": v["debtor_external_id"],
-            "kind": kind,
-            "number": v.get("number") or "",
-            "product": v.get("product") or "",
-            "issue_date": v.get("issue_date"),
-            "due_date": v["due_date"],
-            "original_amount": original,
-            "balance": balance,
-            "currency": self.currency,
-            "status": v.get("status") or "open",
-        }, problems
+        return (
+            v["external_id"],
+            v["debtor_external_id"],
+            kind,
+            v.get("number") or "",
+            v.get("product") or "",
+            v.get("issue_date"),
+            v["due_date"],
+            original,
+            balance,
+            self.currency,
+            v.get("status") or "open",
+        ), problems
 
     def _finish_payment(self, v: dict[str, Any], problems: list[Problem]):
         amount = v["amount"]
@@ -566,16 +581,16 @@ class RowValidator:
             )
         if problems:
             return None, problems
-        return {
-            "external_id": v["external_id"],
-            "debtor_id": v["debtor_external_id"],
-            "amount": amount,
-            "currency": self.currency,
-            "paid_on": paid_on,
-            "method": v.get("method") or "transfer",
-            "reference": v.get("reference") or "",
-            "notes": v.get("notes") or "",
-        }, problems
+        return (
+            v["external_id"],
+            v["debtor_external_id"],
+            amount,
+            self.currency,
+            paid_on,
+            v.get("method") or "transfer",
+            v.get("reference") or "",
+            v.get("notes") or "",
+        ), problems
 
 
 _ZONES: set[str] = set()
