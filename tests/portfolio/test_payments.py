@@ -413,7 +413,7 @@ def test_allocate_payments_takes_the_same_number_of_queries_for_any_number_of_pa
     cast, n, django_assert_max_num_queries
 ):
     ids = many_payments(cast, n)
-    with django_assert_max_num_queries(25):  # 23 on SQLite; PostgreSQL adds 2 lock queries
+    with django_assert_max_num_queries(30):  # 28 on SQLite; PostgreSQL adds 2 lock queries
         assert allocate_payments(organization=cast.mx, payment_ids=ids, actor=cast.actor()) == 2 * n
     assert Case.objects.filter(balance=Decimal("50.00")).count() == n
 

@@ -450,6 +450,7 @@ def reverse_payment(*, payment: Payment, actor: Actor, reason: str) -> Payment:
 
 # --- allocate_payments ----------------------------------------------------------------------
 
+_INTERVALS = "recobro_allocation_intervals"
 _PLAN = "recobro_allocation_plan"
 
 
@@ -488,12 +489,25 @@ def allocate_payments(*, organization, payment_ids: Iterable[int], actor: Actor)
                 f" ORDER BY d.id FOR UPDATE OF d) locked",
                 [organization.pk, *in_params],
             )
-        for statement in dialect.temp_table(
-            _PLAN,
-            "payment_id BIGINT, document_id BIGINT, portfolio_id BIGINT, debtor_id BIGINT, cents BIGINT",
+        for name, columns in (
+            (
+                _INTERVALS,
+                "side CHAR(1), id BIGINT, portfolio_id BIGINT, debtor_id BIGINT, lo BIGINT, hi BIGINT",
+            ),
+            (
+                _PLAN,
+                "payment_id BIGINT, document_id BIGINT, portfolio_id BIGINT, debtor_id BIGINT, cents BIGINT",
+            ),
         ):
-            cursor.execute(statement, [])
-        cursor.execute(*_plan_sql(t, organization.pk, in_ids, in_params))
+            for statement in dialect.temp_table(name, columns):
+                cursor.execute(statement, [])
+        cursor.execute(*_intervals_sql(t, organization.pk, in_ids, in_params))
+        cursor.execute(
+            f"CREATE INDEX {_INTERVALS}_pair ON {_INTERVALS} (portfolio_id, debtor_id, side, lo)", []
+        )
+        if big and dialect.is_postgresql():
+            cursor.execute(f"ANALYZE {_INTERVALS}", [])
+        cursor.execute(*_plan_sql())
         written = cursor.rowcount
         if written:
             who = [
@@ -516,6 +530,7 @@ def allocate_payments(*, organization, payment_ids: Iterable[int], actor: Actor)
         )
         pairs = cursor.fetchall()
         cursor.execute(dialect.drop_temp_table(_PLAN), [])
+        cursor.execute(dialect.drop_temp_table(_INTERVALS), [])
         if pairs:
             refresh_cases(
                 organization=organization,
@@ -543,41 +558,55 @@ def _rank_sql(alias: str) -> str:
     )
 
 
-def _plan_sql(t: _Tables, organization_id: int, in_ids: str, in_params: list) -> tuple[str, list]:
-    """Fill the plan table: (payment, document, cents) as overlaps of cumulative intervals.
+def _intervals_sql(t: _Tables, organization_id: int, in_ids: str, in_params: list) -> tuple[str, list]:
+    """Lay each debtor × portfolio's payments and open documents end to end, in cents.
 
-    A payment covers cents (hi - cents, hi] of its debtor × portfolio's running total of
-    payments; a document needs (hi - cents, hi] of the running total of open balances.
+    A payment covers (lo, hi] of the running total of its debtor × portfolio's payments, by
+    payment date then id; a document needs (lo, hi] of the running total of the open
+    balances, in allocation order. Side 'p' for payments, 'd' for documents.
     """
-    lo_p, lo_d = "p.hi - p.cents", "d.hi - d.cents"
-    overlap = f"{dialect.least('p.hi', 'd.hi')} - {dialect.greatest(lo_p, lo_d)}"
     sql = (
-        f"INSERT INTO {_PLAN} (payment_id, document_id, portfolio_id, debtor_id, cents)"
+        f"INSERT INTO {_INTERVALS} (side, id, portfolio_id, debtor_id, lo, hi)"
         f" WITH pay AS ("
         f"  SELECT p.id, p.portfolio_id, p.debtor_id, p.paid_on,"
         f"   {dialect.cents('p.unallocated_amount')} AS cents"
         f"  FROM {t.payment} p WHERE p.organization_id = %s AND p.status = '{PaymentStatus.POSTED}'"
         f"  AND p.unallocated_amount > 0 AND {in_ids}"
-        f" ), pay_iv AS ("
-        f"  SELECT id, portfolio_id, debtor_id, cents, SUM(cents) OVER (PARTITION BY portfolio_id, debtor_id"
-        f"   ORDER BY paid_on, id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS hi FROM pay"
         f" ), doc AS ("
         f"  SELECT d.id, d.portfolio_id, d.debtor_id, d.due_date, {dialect.cents('d.balance')} AS cents,"
         f"   {_rank_sql('d')} AS rnk"
-        f"  FROM {t.document} d JOIN {t.portfolio} pf ON pf.id = d.portfolio_id"
+        f"  FROM (SELECT DISTINCT portfolio_id, debtor_id FROM pay) pp"
+        f"  JOIN {t.document} d ON d.portfolio_id = pp.portfolio_id AND d.debtor_id = pp.debtor_id"
+        f"  JOIN {t.portfolio} pf ON pf.id = d.portfolio_id"
         f"  WHERE d.organization_id = %s AND d.status = '{DocumentStatus.OPEN}'"
         f"  AND d.kind <> '{DocumentKind.CREDIT_NOTE}' AND d.balance > 0"
-        f"  AND EXISTS (SELECT 1 FROM pay"
-        f"   WHERE pay.portfolio_id = d.portfolio_id AND pay.debtor_id = d.debtor_id)"
-        f" ), doc_iv AS ("
-        f"  SELECT id, portfolio_id, debtor_id, cents, SUM(cents) OVER (PARTITION BY portfolio_id, debtor_id"
-        f"   ORDER BY rnk, due_date, id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS hi FROM doc"
         f" )"
-        f" SELECT p.id, d.id, p.portfolio_id, p.debtor_id, {overlap}"
-        f" FROM pay_iv p JOIN doc_iv d ON d.portfolio_id = p.portfolio_id AND d.debtor_id = p.debtor_id"
-        f" AND {lo_d} < p.hi AND {lo_p} < d.hi"
+        f" SELECT 'p', id, portfolio_id, debtor_id, hi - cents, hi FROM ("
+        f"  SELECT id, portfolio_id, debtor_id, cents, SUM(cents) OVER (PARTITION BY portfolio_id, debtor_id"
+        f"   ORDER BY paid_on, id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS hi FROM pay) p"
+        f" UNION ALL"
+        f" SELECT 'd', id, portfolio_id, debtor_id, hi - cents, hi FROM ("
+        f"  SELECT id, portfolio_id, debtor_id, cents, SUM(cents) OVER (PARTITION BY portfolio_id, debtor_id"
+        f"   ORDER BY rnk, due_date, id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS hi FROM doc) d"
     )
     return sql, [organization_id, *in_params, organization_id]
+
+
+def _plan_sql() -> tuple[str, list]:
+    """Fill the plan: a payment settles of a document exactly the overlap of their intervals.
+
+    Through the (portfolio, debtor, side, lo) index: each payment meets only its own
+    debtor's documents (a join of two CTEs would be a nested scan on SQLite).
+    """
+    overlap = f"{dialect.least('p.hi', 'd.hi')} - {dialect.greatest('p.lo', 'd.lo')}"
+    sql = (
+        f"INSERT INTO {_PLAN} (payment_id, document_id, portfolio_id, debtor_id, cents)"
+        f" SELECT p.id, d.id, p.portfolio_id, p.debtor_id, {overlap}"
+        f" FROM {_INTERVALS} p JOIN {_INTERVALS} d ON d.portfolio_id = p.portfolio_id"
+        f" AND d.debtor_id = p.debtor_id AND d.side = 'd' AND d.lo < p.hi AND p.lo < d.hi"
+        f" WHERE p.side = 'p'"
+    )
+    return sql, []
 
 
 def _insert_allocations_sql(t: _Tables, stamp) -> tuple[str, list]:
