@@ -6,15 +6,16 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 DEFAULT_AGING_BUCKETS = [
-    {"key": "current", "label": "Current", "min": None, "max": 0},
+    {"key": "current", "label": gettext_noop("Current"), "min": None, "max": 0},
     {"key": "1-30", "label": "1-30", "min": 1, "max": 30},
     {"key": "31-60", "label": "31-60", "min": 31, "max": 60},
     {"key": "61-90", "label": "61-90", "min": 61, "max": 90},
     {"key": "91-180", "label": "91-180", "min": 91, "max": 180},
     {"key": "181-360", "label": "181-360", "min": 181, "max": 360},
-    {"key": "360+", "label": "Over 360", "min": 361, "max": None},
+    {"key": "360+", "label": gettext_noop("Over 360"), "min": 361, "max": None},
 ]
 
 

@@ -36,7 +36,7 @@ from recobro.core.admin_base import (
 from recobro.core.admin_site import register_dashboard_panel
 from recobro.core.audit import Actor
 from recobro.core.models import Organization
-from recobro.portfolio import views
+from recobro.portfolio import aging, views
 from recobro.portfolio.engine import refresh_cases
 from recobro.portfolio.forms import (
     ContactPointForm,
@@ -92,7 +92,7 @@ def status_label(obj, field: str = "status"):
 def bucket_label(organization: Organization, key: str) -> str:
     for bucket in organization.aging_buckets or []:
         if bucket.get("key") == key:
-            return bucket.get("label") or key
+            return aging.bucket_label(bucket)
     return key or "—"
 
 
@@ -582,7 +582,7 @@ class BucketFilter(DropdownFilter):
     def lookups(self, request, model_admin):
         organization = organization_of(request)
         buckets = organization.aging_buckets if organization else []
-        return [(b["key"], b.get("label") or b["key"]) for b in buckets]
+        return [(b["key"], aging.bucket_label(b)) for b in buckets]
 
     def queryset(self, request, queryset):
         return queryset.filter(bucket=self.value()) if self.value() else queryset

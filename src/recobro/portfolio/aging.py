@@ -14,10 +14,18 @@ are total functions and always agree (see tests/portfolio/test_aging.py).
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 #: Case.bucket is a CharField(max_length=20).
 KEY_MAX_LENGTH = 20
+
+
+def bucket_label(bucket: dict) -> str:
+    """The label people read. The default labels ("Current", "Over 360") are in the message
+    catalogue; a label the organization typed itself comes back as typed."""
+    label = bucket.get("label") or bucket["key"]
+    return gettext(label) if label else label
 
 
 def _bound(value, bucket_no: int, name: str) -> int | None:

@@ -8,7 +8,7 @@ from django.db.models import Case, CharField, Count, IntegerField, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
 from recobro.core.money import round_money
-from recobro.portfolio.aging import organization_buckets
+from recobro.portfolio.aging import bucket_label, organization_buckets
 from recobro.portfolio.models import (
     OPEN_STATUSES,
     WATERFALL_RANK,
@@ -159,7 +159,7 @@ def aging_report(*, organization, as_of: dt.date, portfolio: Portfolio | None = 
         organization_id=organization.pk,
         organization=organization.name,
         as_of=as_of,
-        buckets=[{"key": b["key"], "label": b["label"]} for b in buckets],
+        buckets=[{"key": b["key"], "label": bucket_label(b)} for b in buckets],
     )
     for pf in shown:
         total = totals.get(pf.pk, {"documents": 0, "debtors": 0, "balance": Decimal(0)})
@@ -177,7 +177,7 @@ def aging_report(*, organization, as_of: dt.date, portfolio: Portfolio | None = 
                     portfolio=pf.name,
                     currency=pf.currency,
                     bucket=bucket["key"],
-                    label=bucket["label"],
+                    label=bucket_label(bucket),
                     documents=cell.get("documents", 0),
                     debtors=cell.get("debtors", 0),
                     balance=balance,

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from recobro.core.admin_base import MANAGERS, date, membership_of, money, render_page, role_of
 from recobro.core.audit import Actor
 from recobro.core.tenancy import get_for_user_or_404
+from recobro.portfolio.aging import bucket_label
 from recobro.portfolio.exports import aging_report_csv, aging_report_filename, aging_report_xlsx
 from recobro.portfolio.forms import AgingFilterForm, ImportUploadForm
 from recobro.portfolio.importers import (
@@ -102,13 +103,13 @@ def dashboard_figures(request: HttpRequest) -> dict | None:
                 "overdue_share": round(100 * row["overdue"] / row["balance"]) if row["balance"] else 0,
                 "buckets": [
                     {
-                        "label": b.get("label") or b["key"],
+                        "label": bucket_label(b),
                         "count": (per_bucket.get((currency, b["key"])) or {}).get("count", 0),
                         "balance": money(value, currency, organization),
                     }
                     for b, value in zip(buckets, balances, strict=True)
                 ],
-                "chart": _chart([b.get("label") or b["key"] for b in buckets], balances, _("Balance")),
+                "chart": _chart([bucket_label(b) for b in buckets], balances, _("Balance")),
             }
         )
     return {
