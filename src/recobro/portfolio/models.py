@@ -29,7 +29,9 @@ class PortfolioQuerySet(OrganizationQuerySet):
 class Portfolio(models.Model):
     """A set of receivables of one creditor (cartera). An agency holds many."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="portfolios")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="portfolios", verbose_name=_("organization")
+    )
     code = models.SlugField(_("code"), max_length=60)
     name = models.CharField(_("name"), max_length=200)
     creditor = models.CharField(_("creditor"), max_length=200)
@@ -90,7 +92,9 @@ class DebtorQuerySet(OrganizationQuerySet):
 class Debtor(models.Model):
     """A person or company that owes (deudor / cliente)."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="debtors")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="debtors", verbose_name=_("organization")
+    )
     external_id = models.CharField(_("external id"), max_length=64)
     kind = models.CharField(_("type"), max_length=10, choices=DebtorKind.choices, default=DebtorKind.PERSON)
     name = models.CharField(_("name"), max_length=200)
@@ -151,8 +155,12 @@ class ContactPointQuerySet(OrganizationQuerySet):
 class ContactPoint(models.Model):
     """A way to reach a debtor (medio de contacto), normalised (E.164 for phones)."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="contact_points")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", verbose_name=_("organization")
+    )
+    debtor = models.ForeignKey(
+        Debtor, on_delete=models.CASCADE, related_name="contact_points", verbose_name=_("debtor")
+    )
     kind = models.CharField(_("type"), max_length=10, choices=ContactKind.choices)
     value = models.CharField(_("value"), max_length=300, help_text=_("As received"))
     normalized = models.CharField(_("normalised value"), max_length=300)
@@ -219,9 +227,15 @@ class Document(models.Model):
     Amounts are positive, except credit notes, which are negative and reduce the case balance.
     """
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    portfolio = models.ForeignKey(Portfolio, on_delete=models.PROTECT, related_name="documents")
-    debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="documents")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", verbose_name=_("organization")
+    )
+    portfolio = models.ForeignKey(
+        Portfolio, on_delete=models.PROTECT, related_name="documents", verbose_name=_("portfolio")
+    )
+    debtor = models.ForeignKey(
+        Debtor, on_delete=models.PROTECT, related_name="documents", verbose_name=_("debtor")
+    )
     external_id = models.CharField(_("external id"), max_length=64)
     kind = models.CharField(
         _("type"), max_length=12, choices=DocumentKind.choices, default=DocumentKind.INVOICE
@@ -297,9 +311,15 @@ class PaymentStatus(models.TextChoices):
 class Payment(models.Model):
     """Money received (pago). Allocations say which documents it settled."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    portfolio = models.ForeignKey(Portfolio, on_delete=models.PROTECT, related_name="payments")
-    debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="payments")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", verbose_name=_("organization")
+    )
+    portfolio = models.ForeignKey(
+        Portfolio, on_delete=models.PROTECT, related_name="payments", verbose_name=_("portfolio")
+    )
+    debtor = models.ForeignKey(
+        Debtor, on_delete=models.PROTECT, related_name="payments", verbose_name=_("debtor")
+    )
     external_id = models.CharField(_("external id"), max_length=64, null=True, blank=True)
     amount = MoneyField(_("amount"))
     unallocated_amount = MoneyField(_("unallocated"))
@@ -351,9 +371,15 @@ class AllocationQuerySet(OrganizationQuerySet):
 class Allocation(models.Model):
     """How much of a payment settled a document (aplicación)."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="allocations")
-    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="allocations")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", verbose_name=_("organization")
+    )
+    payment = models.ForeignKey(
+        Payment, on_delete=models.CASCADE, related_name="allocations", verbose_name=_("payment")
+    )
+    document = models.ForeignKey(
+        Document, on_delete=models.PROTECT, related_name="allocations", verbose_name=_("document")
+    )
     amount = MoneyField(_("amount"))
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -389,9 +415,19 @@ class Case(models.Model):
 
     # organization and portfolio lead the composite indexes below: no index of their own
     # (each one more index costs the case engine ~3 µs per case written).
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
-    portfolio = models.ForeignKey(Portfolio, on_delete=models.PROTECT, related_name="cases", db_index=False)
-    debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="cases")
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("organization"),
+    )
+    portfolio = models.ForeignKey(
+        Portfolio, on_delete=models.PROTECT, related_name="cases", db_index=False, verbose_name=_("portfolio")
+    )
+    debtor = models.ForeignKey(
+        Debtor, on_delete=models.PROTECT, related_name="cases", verbose_name=_("debtor")
+    )
     currency = models.CharField(_("currency"), max_length=3)
     status = models.CharField(_("status"), max_length=10, choices=CaseStatus.choices, default=CaseStatus.OPEN)
     balance = MoneyField(_("balance"), default=0)
@@ -464,7 +500,9 @@ class Delimiter(models.TextChoices):
 class ImportProfile(models.Model):
     """How one ERP's export maps onto Recobro: columns, encoding, number and date formats."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="import_profiles")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="import_profiles", verbose_name=_("organization")
+    )
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
     column_map = models.JSONField(
@@ -509,13 +547,25 @@ class ImportStatus(models.TextChoices):
 class ImportJob(models.Model):
     """One file imported (or attempted): who, when, what, counts and errors."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="import_jobs")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="import_jobs", verbose_name=_("organization")
+    )
     portfolio = models.ForeignKey(
-        Portfolio, on_delete=models.PROTECT, related_name="import_jobs", null=True, blank=True
+        Portfolio,
+        on_delete=models.PROTECT,
+        related_name="import_jobs",
+        null=True,
+        blank=True,
+        verbose_name=_("portfolio"),
     )
     kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
     profile = models.ForeignKey(
-        ImportProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        ImportProfile,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("import profile"),
     )
     file_name = models.CharField(_("file name"), max_length=255)
     file = models.FileField(_("file"), upload_to="imports/%Y/%m/", blank=True)
@@ -568,7 +618,9 @@ class ImportJob(models.Model):
 class ImportIssue(models.Model):
     """A row-level problem found in an import: line, column and reason."""
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="issues")
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.CASCADE, related_name="issues", verbose_name=_("import")
+    )
     line = models.PositiveIntegerField(_("line"), null=True, blank=True)
     column = models.CharField(_("column"), max_length=100, blank=True)
     value = models.CharField(_("value"), max_length=300, blank=True)
