@@ -377,3 +377,19 @@ def test_outside_a_transaction_postgresql_spreads_the_chunks_over_connections(ca
         == serial
     )
     assert len(threads) == (4 if connection.vendor == "postgresql" else 0)
+
+
+def test_a_scope_of_300000_debtor_ids_goes_to_the_database_as_one_parameter(cast):
+    make_document(cast.retail, cast.eva, "F-1", "100.00", days(-40))
+    seen = []
+
+    def handler(**payload):
+        seen.append(payload["case_ids"])
+
+    events.subscribe(events.CASES_REFRESHED, handler)
+    try:
+        counts = refresh_cases(organization=cast.mx, as_of=AS_OF, debtor_ids=range(1, 300_001))
+    finally:
+        events.unsubscribe(events.CASES_REFRESHED, handler)
+    assert counts["created"] == 1
+    assert seen == [[case_of(cast.retail, cast.eva).pk]]
