@@ -89,7 +89,9 @@ def refresh_cases(
     """Recompute the cases of ``organization`` (or of some debtors / portfolios) as of a date.
 
     Returns counts: ``created``, ``updated`` (facts changed, including reopened cases),
-    ``closed`` and ``chunks``. Publishes ``events.CASES_REFRESHED`` at the end.
+    ``closed`` and ``chunks``. Publishes ``events.CASES_REFRESHED`` at the end, with the
+    ids of the cases in scope (None for a run over every debtor). A broken aging bucket
+    configuration raises ``ValidationError`` before anything is written.
     """
     as_of = as_of or organization.today()
     if isinstance(as_of, dt.datetime) or not isinstance(as_of, dt.date):
