@@ -18,7 +18,7 @@ def test_ana_sees_her_organizations_open_cases_balance_and_overdue(ana, ledger):
     assert mxn["overdue"] == "$4,000.50"
     buckets = {b["label"]: b for b in mxn["buckets"]}
     assert buckets["31-60"]["count"] == 1 and buckets["181-360"]["count"] == 1
-    assert '"labels": ["Current", "1-30"' in mxn["chart"]
+    assert '"labels": ["Al corriente", "1-30"' in mxn["chart"]
 
 
 def test_the_dashboard_page_shows_the_figures_and_a_chart(ana, ledger):

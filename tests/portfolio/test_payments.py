@@ -496,3 +496,29 @@ def test_the_database_refuses_impossible_ledger_rows(eva):
     assert violates(lambda: Document.objects.filter(pk=eva.f1.pk).update(balance=Decimal("-0.01")))
     assert violates(lambda: Payment.objects.filter(pk=payment.pk).update(status="reversed"))
     assert violates(lambda: Case.objects.filter(debtor=eva.eva).update(status="closed"))
+
+
+def test_a_payment_dated_after_the_business_date_is_refused_and_nothing_changes(cast):
+    import datetime as dt
+    from decimal import Decimal
+
+    import pytest
+
+    from recobro.portfolio.models import Payment
+    from recobro.portfolio.services import LedgerError
+    from recobro.portfolio.services.payments import record_payment
+    from tests.conftest import make_document
+
+    cast.mx.business_date_override = dt.date(2026, 3, 31)
+    cast.mx.save()
+    make_document(cast.retail, cast.eva, "F-FUT", "100.00", dt.date(2026, 3, 1))
+    with pytest.raises(LedgerError, match="after today's business date"):
+        record_payment(
+            organization=cast.mx,
+            portfolio=cast.retail,
+            debtor=cast.eva,
+            amount=Decimal("50.00"),
+            paid_on=dt.date(2026, 4, 1),
+            actor=cast.actor(),
+        )
+    assert not Payment.objects.exists()

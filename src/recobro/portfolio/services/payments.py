@@ -154,6 +154,16 @@ def record_payment(
         raise LedgerError(
             _("The payment date must be a date, not %(value)r.") % {"value": paid_on}, code="date"
         )
+    today = organization.today()
+    if paid_on > today:
+        raise LedgerError(
+            _(
+                "The payment date %(date)s is after today's business date (%(today)s): a payment is "
+                "recorded once it has been received."
+            )
+            % {"date": paid_on.isoformat(), "today": today.isoformat()},
+            code="date_in_future",
+        )
     _check_choice(method, PaymentMethod, _("payment method"))
     _check_choice(source, PaymentSource, _("payment source"))
     if external_id is not None:
