@@ -113,6 +113,15 @@ def test_a_field_mapped_to_nothing_is_left_out_even_if_a_column_has_its_name():
     assert "balance" not in found
 
 
+def test_a_profile_cannot_leave_out_a_required_field():
+    with pytest.raises(FileProblem) as caught:
+        plan_columns(["external_id", "name"], kind="debtors", column_map={"name": ""})
+    assert [(e.field, e.code) for e in caught.value.errors] == [
+        ("name", "missing_column"),
+        ("name", "unknown_column"),
+    ]
+
+
 def test_a_profile_mapping_a_header_that_is_not_in_the_file_is_an_error():
     with pytest.raises(FileProblem) as caught:
         plan_columns(["external_id", "name"], kind="debtors", column_map={"name": "Razón social"})

@@ -336,3 +336,37 @@ def test_import_finished_is_published_with_the_job(cast, run, debtors):
     finally:
         events.unsubscribe(events.IMPORT_FINISHED, handler)
     assert seen == [{"organization": cast.mx, "job": job}]
+
+
+def test_a_failure_while_writing_leaves_nothing_half_changed(cast, run, debtors, monkeypatch):
+    from recobro.portfolio import engine
+
+    existing = make_document(cast.retail, cast.eva, "F-OLD", "900.00", dt.date(2026, 1, 10))
+    audit = AuditEntry.objects.count()
+
+    def broken(**kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(engine, "refresh_cases", broken)
+    job = run(
+        "documents",
+        HEADER + "F-OLD,C-1001,invoice,2026-01-10,900.00,100.00\nF-NEW,C-1001,invoice,2026-03-01,500,\n",
+        portfolio=cast.retail,
+    )
+    assert job.status == ImportStatus.FAILED
+    assert "unexpected error (RuntimeError)" in job.message
+    assert list(Document.objects.values_list("external_id", "balance")) == [("F-OLD", existing.balance)]
+    assert AuditEntry.objects.count() == audit
+
+
+def test_the_number_of_queries_of_a_file_import_does_not_grow_with_its_rows(
+    cast, run, debtors, django_assert_max_num_queries
+):
+    def rows(n, start):
+        return "".join(f"F-{i},C-1002,invoice,2026-03-01,{10 + i},\n" for i in range(start, start + n))
+
+    run("documents", HEADER + rows(5, 0), portfolio=cast.retail)
+    with django_assert_max_num_queries(80) as few:
+        run("documents", HEADER + rows(5, 100), portfolio=cast.retail)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        run("documents", HEADER + rows(2_000, 1_000), portfolio=cast.retail)

@@ -6,7 +6,7 @@ nothing when a row is invalid and invalid rows are not to be skipped. ``upsert_r
 the API's door to the same validation and upsert.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -14,11 +14,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from recobro.core.audit import Actor
+from recobro.portfolio import engine, references
 from recobro.portfolio.importers.errors import ImportSetupError, RowError, UpsertResult
 from recobro.portfolio.importers.fields import FIELDS, expected_columns
-from recobro.portfolio.importers.upsert import TARGETS, Staging, Written
+from recobro.portfolio.importers.upsert import ANALYZE_AFTER_ROWS, TARGETS, Staging, Written
 from recobro.portfolio.importers.validation import DebtorLookup, Problem, RowValidator, cell_text
 from recobro.portfolio.models import ImportKind, ImportProfile, Portfolio
+from recobro.portfolio.services import payments as payment_services
 
 #: Valid rows staged per round trip. 10,000 rows of a document are about 2 MB of Python
 #: tuples; one COPY or executemany of that size costs a few tens of milliseconds.
@@ -26,6 +28,11 @@ CHUNK_ROWS = 10_000
 #: Errors kept (stored as ImportIssue, returned by the API). Beyond it rows are still
 #: counted as invalid, but a person fixing a file has enough to start with.
 MAX_ERRORS = 10_000
+
+#: Past this many affected debtors the portfolio's cases are refreshed whole, by debtor id
+#: ranges, instead of by a list of ids: same result (a refresh writes only what changed),
+#: cheaper SQL than a list of hundreds of thousands of ids.
+REFRESH_ALL_AFTER = 20_000
 
 NEEDS_PORTFOLIO = (ImportKind.DOCUMENTS, ImportKind.PAYMENTS)
 NEEDS_DEBTORS = (ImportKind.CONTACT_POINTS, ImportKind.DOCUMENTS, ImportKind.PAYMENTS)
@@ -91,6 +98,12 @@ class Batch:
         self._first: dict[Any, int] = {}
         self._reported_first: set[int] = set()
         self._buffer: list[tuple] = []
+        self.chunk_rows = CHUNK_ROWS
+        #: Pipelined imports: where full chunks go instead of the staging table, and the keys
+        #: that appear more than once in the file, whose rows wait for ``release_held``.
+        self.sink: Callable[[list[tuple]], None] | None = None
+        self.hold: set | None = None
+        self._held: dict[Any, list[tuple[int, int, tuple, str]]] = {}
 
     def __enter__(self) -> "Batch":
         self.staging.__enter__()
@@ -116,6 +129,12 @@ class Batch:
             key, shown = (record[0], record[1], record[3]), record[2]  # debtor, kind, normalised
         else:
             key = shown = record[0]  # external id
+        if self.hold is not None:
+            if key in self.hold:
+                self._held.setdefault(key, []).append((row, group, record, shown))
+                return
+            self._stage(row, group, record)
+            return
         first = self._first.setdefault(key, row)
         if first != row:
             field = label("value" if self.kind == ImportKind.CONTACT_POINTS else "external_id")
@@ -125,10 +144,28 @@ class Batch:
                 self._unstage.add(first)
                 self.reject(first, field, "duplicate", self._duplicate_message(shown, row), shown)
             return
+        self._stage(row, group, record)
+
+    def _stage(self, row: int, group: int, record: tuple) -> None:
         self.valid += 1
         self._buffer.append((row, group, *record))
-        if len(self._buffer) >= CHUNK_ROWS:
+        if len(self._buffer) >= self.chunk_rows:
             self.flush()
+
+    def release_held(self, label: Callable[[str], str]) -> None:
+        """The rows whose key the file repeats: a key met on one valid row after all is
+        staged; on two or more, every one of them is invalid (which one is right?)."""
+        field = label("value" if self.kind == ImportKind.CONTACT_POINTS else "external_id")
+        for rows in self._held.values():
+            if len(rows) == 1:
+                row, group, record, _shown = rows[0]
+                self._stage(row, group, record)
+                continue
+            first = rows[0][0]
+            for row, _group, _record, shown in rows:
+                other = rows[1][0] if row == first else first
+                self.reject(row, field, "duplicate", self._duplicate_message(shown, other), shown)
+        self._held = {}
 
     def _duplicate_message(self, shown: str, other: int) -> str:
         if self.in_file:
@@ -142,8 +179,12 @@ class Batch:
         }
 
     def flush(self) -> None:
-        self.staging.insert(self._buffer)
-        self._buffer = []
+        rows, self._buffer = self._buffer, []
+        if self.sink is not None:
+            if rows:
+                self.sink(rows)
+        else:
+            self.staging.insert(rows)
 
     # --- writing
 
@@ -171,6 +212,8 @@ class Batch:
                 if self._unstage:
                     self.staging.discard(self._unstage)
                 written = self.staging.write()
+                if written.created + written.updated >= ANALYZE_AFTER_ROWS:
+                    self.staging.analyze_target()
                 follow_up(
                     organization=self.organization,
                     kind=self.kind,
@@ -182,21 +225,88 @@ class Batch:
                 finish(written)
         return written
 
+    def apply_stream(
+        self,
+        chunks: Iterable[list[tuple]],
+        *,
+        skip_invalid: bool,
+        label: Callable[[str], str],
+        finish: Callable[[Written | None], None],
+    ) -> Written | None:
+        """``apply`` for chunks that keep coming while the file is still being read: each is
+        staged, linked, checked and written as it arrives, inside one transaction, so the
+        database works while Python reads on. An invalid row found late rolls back what
+        earlier chunks wrote (unless ``skip_invalid``): the outcome is ``apply``'s."""
+        total = Written()
+        with transaction.atomic():
+            self.staging.lock()
+            writes = transaction.savepoint()
+            known = self._target_size()
+            fresh = 0
+            for rows in chunks:
+                self.staging.clear()
+                self.staging.insert(rows)
+                self.staging.link()
+                refused = set()
+                for conflict in self.staging.conflicts():
+                    refused.add(conflict.row)
+                    self.reject(
+                        conflict.row, label(conflict.field), conflict.code, conflict.message, conflict.value
+                    )
+                if self.invalid and not skip_invalid:
+                    continue  # nothing will be kept: only look for more problems
+                if refused:
+                    self.staging.discard(refused)
+                written = self.staging.write()
+                total.add(written)
+                fresh += written.created
+                if fresh >= max(ANALYZE_AFTER_ROWS, known):
+                    self.staging.analyze_target()  # the table doubled: plan the next chunks anew
+                    known, fresh = known + fresh, 0
+            self.errors.sort(key=lambda e: e.row)
+            if self.invalid and not skip_invalid:
+                transaction.savepoint_rollback(writes)
+                finish(None)
+                return None
+            transaction.savepoint_commit(writes)
+            if fresh >= ANALYZE_AFTER_ROWS or total.updated >= ANALYZE_AFTER_ROWS:
+                self.staging.analyze_target()
+            follow_up(
+                organization=self.organization,
+                kind=self.kind,
+                portfolio=self.portfolio,
+                written=total,
+                actor=self.actor,
+            )
+            finish(total)
+        return total
+
+    def _target_size(self) -> int:
+        """Rows the planner believes the target table has (0 when never analysed)."""
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            return 0
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = %s::regclass", [self.target.table]
+            )
+            row = cursor.fetchone()
+        return int(row[0]) if row else 0
+
 
 def follow_up(*, organization, kind: str, portfolio, written: Written, actor: Actor) -> None:
     """What the ledger derives from new rows: references, case facts, allocations."""
     if kind == ImportKind.DEBTORS and written.created:
-        from recobro.portfolio.references import assign_payment_references
-
-        assign_payment_references(organization=organization)
+        references.assign_payment_references(organization=organization)
     elif kind == ImportKind.DOCUMENTS and written.debtor_ids:
-        from recobro.portfolio.engine import refresh_cases
-
-        refresh_cases(organization=organization, debtor_ids=written.debtor_ids, portfolio_ids=[portfolio.pk])
+        debtor_ids = written.debtor_ids if len(written.debtor_ids) <= REFRESH_ALL_AFTER else None
+        engine.refresh_cases(organization=organization, debtor_ids=debtor_ids, portfolio_ids=[portfolio.pk])
     elif kind == ImportKind.PAYMENTS and written.created_ids:
-        from recobro.portfolio.services.payments import allocate_payments
-
-        allocate_payments(organization=organization, payment_ids=written.created_ids, actor=actor)
+        # Allocation refreshes the cases of the payments' debtors itself.
+        payment_services.allocate_payments(
+            organization=organization, payment_ids=written.created_ids, actor=actor
+        )
 
 
 def upsert_rows(

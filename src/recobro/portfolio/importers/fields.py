@@ -507,6 +507,17 @@ def plan_columns(header: list[str], *, kind: str, column_map: dict | None = None
     for spec in specs:
         if spec.name in explicit:
             wanted = explicit[spec.name]
+            if not wanted and spec.required:
+                problems.append(
+                    RowError(
+                        1,
+                        spec.name,
+                        "missing_column",
+                        _("The import profile leaves out %(field)s, which this import requires.")
+                        % {"field": spec.name},
+                    )
+                )
+                continue
             if not wanted:
                 continue  # mapped to nothing: leave the field out of this import
             found = positions.get(fold(wanted))

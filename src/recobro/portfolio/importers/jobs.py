@@ -3,6 +3,9 @@ with progress a page can poll and counts and issues a person can read afterwards
 
 import logging
 import os
+import queue
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
@@ -12,7 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
+from django.db import connection, connections, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from recobro.core import events
@@ -25,11 +29,12 @@ from recobro.portfolio.importers.fields import AMOUNT, FIELDS, ColumnPlan, plan_
 from recobro.portfolio.importers.formats import fold, is_formula, looks_like_amount
 from recobro.portfolio.importers.reading import Table, detect_delimiter, open_table
 from recobro.portfolio.importers.upsert import Written
-from recobro.portfolio.importers.validation import DebtorLookup, RowValidator
+from recobro.portfolio.importers.validation import DebtorLookup, RowValidator, cell_text
 from recobro.portfolio.models import (
     DateFormat,
     ImportIssue,
     ImportJob,
+    ImportKind,
     ImportStatus,
     NumberFormat,
 )
@@ -290,21 +295,114 @@ class _FileImport:
             job_id=job.pk,
         ) as batch:
             group = batch.staging.group_for(plan.present)
+            if _pipelined(job):
+                self._import_pipelined(table, plan, validator, batch, group, label, expected)
+                return
+            started = time.monotonic()
             self._read(table, plan, validator, batch, group, label, expected)
-            if batch.valid + len(batch.invalid) == 0:
-                raise FileProblem(
-                    RowError(
-                        table.header_line,
-                        "",
-                        "no_rows",
-                        _("The file has a header but no rows to import."),
-                    )
-                )
+            logger.info(
+                "import %s: %s rows read and validated in %.1f s (%s valid)",
+                job.pk,
+                self.rows_read,
+                time.monotonic() - started,
+                batch.valid,
+            )
+            started = time.monotonic()
+            self._check_not_empty(table, batch)
             batch.apply(
                 skip_invalid=job.skip_invalid,
                 label=label,
                 finish=lambda written: self._finish(batch, written),
             )
+            logger.info("import %s: written in %.1f s", job.pk, time.monotonic() - started)
+
+    @staticmethod
+    def _check_not_empty(table: Table, batch: Batch) -> None:
+        if batch.valid + len(batch.invalid) == 0:
+            raise FileProblem(
+                RowError(table.header_line, "", "no_rows", _("The file has a header but no rows to import."))
+            )
+
+    def _import_pipelined(self, table, plan, validator, batch, group, label, expected) -> None:
+        """Read in a second thread while this one writes each chunk as it comes (PostgreSQL).
+
+        Python's reading and validating and the database's writing then run side by side on
+        two cores. The keys the file repeats are found first (a quick pass over one column),
+        so no row is written that a later duplicate would make invalid."""
+        batch.hold = self._repeated_keys(plan)
+        batch.chunk_rows = PIPELINE_CHUNK_ROWS
+        chunks: queue.Queue = queue.Queue(maxsize=2)
+        stop = threading.Event()
+        batch.sink = lambda rows: _put(chunks, rows, stop)
+        language = translation.get_language()
+        started = time.monotonic()
+
+        def produce() -> None:
+            try:
+                with translation.override(language):
+                    self._read(table, plan, validator, batch, group, label, expected)
+                    batch.release_held(label)
+                    batch.flush()
+                    self._check_not_empty(table, batch)
+                logger.info(
+                    "import %s: %s rows read and validated in %.1f s (%s valid)",
+                    self.job.pk,
+                    self.rows_read,
+                    time.monotonic() - started,
+                    batch.valid,
+                )
+                _put(chunks, _DONE, stop)
+            except _Stopped:
+                pass
+            except BaseException as exc:  # handed to the writing thread, which raises it
+                _put(chunks, exc, stop, give_up=False)
+            finally:
+                connections.close_all()  # this thread's connection (progress updates)
+
+        def consume():
+            while True:
+                item = chunks.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+
+        reader = threading.Thread(target=produce, name=f"import-{self.job.pk}-reader", daemon=True)
+        reader.start()
+        try:
+            batch.apply_stream(
+                consume(),
+                skip_invalid=self.job.skip_invalid,
+                label=label,
+                finish=lambda written: self._finish(batch, written),
+            )
+        finally:
+            stop.set()
+            reader.join()
+        logger.info("import %s: read and written in %.1f s", self.job.pk, time.monotonic() - started)
+
+    def _repeated_keys(self, plan: ColumnPlan) -> set[str]:
+        """External ids that appear on more than one row of the file (one quick pass)."""
+        index = next(i for i, spec in plan.columns if spec.name == "external_id")
+        seen: set[str] = set()
+        repeated: set[str] = set()
+        fh = open_job_file(self.job)
+        try:
+            table = open_job_table(self.job, fh)
+            try:
+                for _line, cells in table.rows:
+                    if index < len(cells):
+                        key = cell_text(cells[index])
+                        if key in seen:
+                            repeated.add(key)
+                        else:
+                            seen.add(key)
+            finally:
+                table.close()
+        finally:
+            fh.close()
+        return repeated
 
     def _read(self, table, plan, validator, batch, group, label, expected) -> None:
         width = len(plan.header)
@@ -487,6 +585,37 @@ def _delimiter_hint(table: Table) -> list[RowError]:
             % {"found": names[found], "used": names.get(table.delimiter, table.delimiter)},
         )
     ]
+
+
+#: Rows per chunk when reading and writing run side by side: each chunk costs a dozen
+#: statements (stage, link, write, audit); 50,000 rows keep that under 3% of the time while
+#: the chunk in the queue holds about 20 MB.
+PIPELINE_CHUNK_ROWS = 50_000
+
+_DONE = object()
+
+
+class _Stopped(Exception):
+    """The writing thread gave up: the reading thread stops."""
+
+
+def _pipelined(job: ImportJob) -> bool:
+    """Kinds keyed by external id, on PostgreSQL: there progress can be committed from the
+    reading thread while the writing one holds its transaction (SQLite has one writer)."""
+    return connection.vendor == "postgresql" and job.kind != ImportKind.CONTACT_POINTS
+
+
+def _put(chunks: queue.Queue, item: Any, stop: threading.Event, give_up: bool = True) -> None:
+    while True:
+        if stop.is_set():
+            if give_up:
+                raise _Stopped
+            return
+        try:
+            chunks.put(item, timeout=0.2)
+            return
+        except queue.Full:
+            continue
 
 
 def _getter(indexes: list[int]) -> Callable[[list], tuple]:

@@ -46,7 +46,6 @@ TEXT, MONEY, SCORE, DATE, BOOL, ID = "text", "money", "score", "date", "bool", "
 CREATE, UPDATE, UNCHANGED = "c", "u", "n"
 
 #: Rows written past which the target table is analysed inside the transaction (PostgreSQL).
-#: ANALYZE samples 30,000 rows whatever the table's size: well under a second.
 ANALYZE_AFTER_ROWS = 10_000
 
 
@@ -246,6 +245,13 @@ class Written:
     debtor_ids: list[int] = field(default_factory=list)  # whose cases may have changed
     created_ids: list[int] = field(default_factory=list)
 
+    def add(self, other: "Written") -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.debtor_ids = sorted(set(self.debtor_ids).union(other.debtor_ids))
+        self.created_ids.extend(other.created_ids)
+
 
 @dataclass(frozen=True)
 class Conflict:
@@ -323,6 +329,23 @@ class Staging:
                 marks = ", ".join(["%s"] * len(names))
                 cursor.executemany(f"INSERT INTO {self.name} ({', '.join(names)}) VALUES ({marks})", rows)
         self.staged += len(rows)
+
+    def clear(self) -> None:
+        """Empty the staging table (the next chunk of a pipelined import goes in)."""
+        with connection.cursor() as cursor:
+            if dialect.is_postgresql():
+                cursor.execute(f"TRUNCATE {self.name}", [])
+            else:
+                cursor.execute(f"DELETE FROM {self.name}", [])
+
+    def analyze_target(self) -> None:
+        """Refresh the planner's statistics of the target table inside this transaction
+        (PostgreSQL). Autovacuum only sees new rows after the commit; the statements that
+        follow here (case refresh, allocation, the next chunk's link) need plans that know
+        them. ANALYZE samples 30,000 rows whatever the table's size: well under a second."""
+        if dialect.is_postgresql():
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {self.target.table}", [])
 
     def discard(self, rows: Iterable[int]) -> None:
         """Drop staged rows (by line) found invalid after they were staged."""
@@ -525,10 +548,6 @@ class Staging:
             written.created = counts.get(CREATE, 0)
             written.updated = counts.get(UPDATE, 0)
             written.unchanged = counts.get(UNCHANGED, 0)
-            if dialect.is_postgresql() and written.created + written.updated >= ANALYZE_AFTER_ROWS:
-                # Autovacuum only sees these rows after the commit; the case refresh and
-                # allocation that follow in this transaction need plans that know them.
-                cursor.execute(f"ANALYZE {t.table}", [])
             if "debtor_id" in names and t.kind != ImportKind.CONTACT_POINTS:
                 cursor.execute(
                     f"SELECT debtor_id FROM {self.name} WHERE action IN ('{CREATE}', '{UPDATE}')"
