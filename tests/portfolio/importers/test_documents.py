@@ -339,7 +339,8 @@ def test_import_finished_is_published_with_the_job(cast, run, debtors):
 
 
 def test_a_failure_while_writing_leaves_nothing_half_changed(cast, run, debtors, monkeypatch):
-    from recobro.portfolio import engine
+    from recobro.portfolio.models import Payment
+    from recobro.portfolio.services import payments
 
     existing = make_document(cast.retail, cast.eva, "F-OLD", "900.00", dt.date(2026, 1, 10))
     audit = AuditEntry.objects.count()
@@ -347,16 +348,33 @@ def test_a_failure_while_writing_leaves_nothing_half_changed(cast, run, debtors,
     def broken(**kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(engine, "refresh_cases", broken)
+    monkeypatch.setattr(payments, "allocate_payments", broken)
     job = run(
-        "documents",
-        HEADER + "F-OLD,C-1001,invoice,2026-01-10,900.00,100.00\nF-NEW,C-1001,invoice,2026-03-01,500,\n",
+        "payments",
+        "external_id,debtor_external_id,amount,paid_on\nP-1,C-1001,100,2026-03-01\nP-2,C-1002,50,2026-03-02\n",
         portfolio=cast.retail,
     )
     assert job.status == ImportStatus.FAILED
     assert "unexpected error (RuntimeError)" in job.message
-    assert list(Document.objects.values_list("external_id", "balance")) == [("F-OLD", existing.balance)]
+    assert not Payment.objects.exists()
+    assert Document.objects.get().balance == existing.balance
     assert AuditEntry.objects.count() == audit
+
+
+def test_a_failed_case_refresh_after_the_import_keeps_the_documents_and_warns(
+    cast, run, debtors, monkeypatch
+):
+    from recobro.portfolio import engine
+
+    def broken(**kwargs):
+        raise RuntimeError("lost connection")
+
+    monkeypatch.setattr(engine, "refresh_cases", broken)
+    job = run("documents", HEADER + "F-1,C-1001,invoice,2026-03-01,100,\n", portfolio=cast.retail)
+    assert (job.status, job.created_count) == ("succeeded", 1)
+    assert issues(job, warnings=True) == [(None, "", "cases_not_refreshed")]
+    assert "could not be recomputed" in job.message
+    assert Document.objects.filter(external_id="F-1").exists()
 
 
 def test_the_number_of_queries_of_a_file_import_does_not_grow_with_its_rows(

@@ -6,6 +6,7 @@ nothing when a row is invalid and invalid rows are not to be skipped. ``upsert_r
 the API's door to the same validation and upsert.
 """
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -17,7 +18,7 @@ from recobro.core.audit import Actor
 from recobro.portfolio import engine, references
 from recobro.portfolio.importers.errors import ImportSetupError, RowError, UpsertResult
 from recobro.portfolio.importers.fields import FIELDS, expected_columns
-from recobro.portfolio.importers.upsert import ANALYZE_AFTER_ROWS, TARGETS, Staging, Written
+from recobro.portfolio.importers.upsert import ANALYZE_AFTER_ROWS, TARGETS, Staging, Written, record_json
 from recobro.portfolio.importers.validation import DebtorLookup, Problem, RowValidator, cell_text
 from recobro.portfolio.models import ImportKind, ImportProfile, Portfolio
 from recobro.portfolio.services import payments as payment_services
@@ -28,6 +29,8 @@ CHUNK_ROWS = 10_000
 #: Errors kept (stored as ImportIssue, returned by the API). Beyond it rows are still
 #: counted as invalid, but a person fixing a file has enough to start with.
 MAX_ERRORS = 10_000
+
+logger = logging.getLogger(__name__)
 
 #: Past this many affected debtors the portfolio's cases are refreshed whole, by debtor id
 #: ranges, instead of by a list of ids: same result (a refresh writes only what changed),
@@ -99,6 +102,7 @@ class Batch:
         self._reported_first: set[int] = set()
         self._buffer: list[tuple] = []
         self.chunk_rows = CHUNK_ROWS
+        self._json = record_json(self.target)
         #: Pipelined imports: where full chunks go instead of the staging table, and the keys
         #: that appear more than once in the file, whose rows wait for ``release_held``.
         self.sink: Callable[[list[tuple]], None] | None = None
@@ -148,7 +152,7 @@ class Batch:
 
     def _stage(self, row: int, group: int, record: tuple) -> None:
         self.valid += 1
-        self._buffer.append((row, group, *record))
+        self._buffer.append((row, group, *record, self._json(record)))
         if len(self._buffer) >= self.chunk_rows:
             self.flush()
 
@@ -223,6 +227,10 @@ class Batch:
                 )
             if finish is not None:
                 finish(written)
+        if written is not None:
+            refresh_cases_after(
+                organization=self.organization, kind=self.kind, portfolio=self.portfolio, written=written
+            )
         return written
 
     def apply_stream(
@@ -279,6 +287,9 @@ class Batch:
                 actor=self.actor,
             )
             finish(total)
+        refresh_cases_after(
+            organization=self.organization, kind=self.kind, portfolio=self.portfolio, written=total
+        )
         return total
 
     def _target_size(self) -> int:
@@ -296,17 +307,31 @@ class Batch:
 
 
 def follow_up(*, organization, kind: str, portfolio, written: Written, actor: Actor) -> None:
-    """What the ledger derives from new rows: references, case facts, allocations."""
+    """What the ledger derives from new rows in the same transaction: payment references
+    of new debtors, allocation of new payments (which refreshes its cases itself)."""
     if kind == ImportKind.DEBTORS and written.created:
         references.assign_payment_references(organization=organization)
-    elif kind == ImportKind.DOCUMENTS and written.debtor_ids:
-        debtor_ids = written.debtor_ids if len(written.debtor_ids) <= REFRESH_ALL_AFTER else None
-        engine.refresh_cases(organization=organization, debtor_ids=debtor_ids, portfolio_ids=[portfolio.pk])
     elif kind == ImportKind.PAYMENTS and written.created_ids:
-        # Allocation refreshes the cases of the payments' debtors itself.
         payment_services.allocate_payments(
             organization=organization, payment_ids=written.created_ids, actor=actor
         )
+
+
+def refresh_cases_after(*, organization, kind: str, portfolio, written: Written) -> None:
+    """Refresh the cases of the debtors whose documents changed, once the documents are
+    committed. Case facts are derived and the refresh is idempotent and resumable; outside
+    the import's transaction it runs in short chunks (in parallel on PostgreSQL) instead
+    of stretching one long transaction. Inside an outer transaction it simply joins it."""
+    if kind != ImportKind.DOCUMENTS or not written.debtor_ids:
+        return
+    debtor_ids = written.debtor_ids if len(written.debtor_ids) <= REFRESH_ALL_AFTER else None
+    try:
+        engine.refresh_cases(organization=organization, debtor_ids=debtor_ids, portfolio_ids=[portfolio.pk])
+    except Exception:
+        # The documents are stored; their cases catch up at the next refresh (the daily
+        # cycle or any change to them). Say so rather than report the import as failed.
+        logger.exception("cases of %s debtors not refreshed after an import", len(written.debtor_ids))
+        written.cases_stale = True
 
 
 def upsert_rows(

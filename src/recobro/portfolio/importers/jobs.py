@@ -296,7 +296,8 @@ class _FileImport:
         ) as batch:
             group = batch.staging.group_for(plan.present)
             if _pipelined(job):
-                self._import_pipelined(table, plan, validator, batch, group, label, expected)
+                written = self._import_pipelined(table, plan, validator, batch, group, label, expected)
+                self._announce(written)
                 return
             started = time.monotonic()
             self._read(table, plan, validator, batch, group, label, expected)
@@ -309,12 +310,28 @@ class _FileImport:
             )
             started = time.monotonic()
             self._check_not_empty(table, batch)
-            batch.apply(
+            written = batch.apply(
                 skip_invalid=job.skip_invalid,
                 label=label,
                 finish=lambda written: self._finish(batch, written),
             )
             logger.info("import %s: written in %.1f s", job.pk, time.monotonic() - started)
+        self._announce(written)
+
+    def _announce(self, written: Written | None) -> None:
+        """Tell the layers above, once the documents and their cases are stored."""
+        with transaction.atomic():
+            if written is not None and written.cases_stale:
+                message = _(
+                    "The documents were imported, but their cases could not be recomputed; they will be "
+                    "at the next refresh."
+                )
+                ImportIssue.objects.create(
+                    job=self.job, code="cases_not_refreshed", message=message, is_warning=True
+                )
+                self.job.message = f"{self.job.message} {message}"
+                self.job.save(update_fields=["message"])
+            events.publish(events.IMPORT_FINISHED, organization=self.job.organization, job=self.job)
 
     @staticmethod
     def _check_not_empty(table: Table, batch: Batch) -> None:
@@ -323,7 +340,7 @@ class _FileImport:
                 RowError(table.header_line, "", "no_rows", _("The file has a header but no rows to import."))
             )
 
-    def _import_pipelined(self, table, plan, validator, batch, group, label, expected) -> None:
+    def _import_pipelined(self, table, plan, validator, batch, group, label, expected) -> Written | None:
         """Read in a second thread while this one writes each chunk as it comes (PostgreSQL).
 
         Python's reading and validating and the database's writing then run side by side on
@@ -371,7 +388,7 @@ class _FileImport:
         reader = threading.Thread(target=produce, name=f"import-{self.job.pk}-reader", daemon=True)
         reader.start()
         try:
-            batch.apply_stream(
+            written = batch.apply_stream(
                 consume(),
                 skip_invalid=self.job.skip_invalid,
                 label=label,
@@ -381,6 +398,7 @@ class _FileImport:
             stop.set()
             reader.join()
         logger.info("import %s: read and written in %.1f s", self.job.pk, time.monotonic() - started)
+        return written
 
     def _repeated_keys(self, plan: ColumnPlan) -> set[str]:
         """External ids that appear on more than one row of the file (one quick pass)."""
@@ -562,7 +580,6 @@ class _FileImport:
                 "ignored_count",
             ]
         )
-        events.publish(events.IMPORT_FINISHED, organization=job.organization, job=job)
 
 
 def _delimiter_hint(table: Table) -> list[RowError]:

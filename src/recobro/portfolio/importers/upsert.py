@@ -16,10 +16,12 @@ A row identical to what is stored is not touched: no UPDATE, no audit entry,
 ``updated_at`` kept. That is what makes importing the same file twice a no-op.
 """
 
+import datetime as dt
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
@@ -231,6 +233,38 @@ def _json_value(expr: str, type_: str) -> str:
     return expr
 
 
+def _money_json(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _score_json(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.4f}"
+
+
+def _date_json(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+_TO_JSON = {MONEY: _money_json, SCORE: _score_json, DATE: _date_json}
+
+
+def record_json(target: Target) -> Callable[[tuple], str]:
+    """A function from a clean row to the audit log's "after" of its creation, built in
+    Python (on PostgreSQL, in the reading thread, beside the database's work) as the
+    entries written field by field store it: Decimals and dates as text."""
+    names = target.column_names
+    converters = [(i, _TO_JSON[type_]) for i, (_n, type_) in enumerate(target.columns) if type_ in _TO_JSON]
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def encode(record: tuple) -> str:
+        values = list(record)
+        for i, convert in converters:
+            values[i] = convert(values[i])
+        return dumps(dict(zip(names, values, strict=True)))
+
+    return encode
+
+
 def payment_source_for(actor: Actor) -> str:
     return {AuditSource.API: PaymentSource.API, AuditSource.IMPORT: PaymentSource.IMPORT}.get(
         actor.source, PaymentSource.MANUAL
@@ -244,6 +278,7 @@ class Written:
     unchanged: int = 0
     debtor_ids: list[int] = field(default_factory=list)  # whose cases may have changed
     created_ids: list[int] = field(default_factory=list)
+    cases_stale: bool = False  # the case refresh after the write failed
 
     def add(self, other: "Written") -> None:
         self.created += other.created
@@ -293,7 +328,7 @@ class Staging:
         old = ", old_debtor_id bigint" if "debtor_id" in self.target.column_names else ""
         sql = (
             f"CREATE TEMP TABLE {self.name} (line integer NOT NULL, grp integer NOT NULL, {columns},"
-            f" target_id bigint, action char(1){old})"
+            f" created_json text, target_id bigint, action char(1) DEFAULT '{CREATE}'{old})"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [])
@@ -316,10 +351,10 @@ class Staging:
     # --- loading
 
     def insert(self, rows: Sequence[tuple]) -> None:
-        """Stage rows: (line, group, *columns in ``target.columns`` order)."""
+        """Stage rows: (line, group, *columns in ``target.columns`` order, created_json)."""
         if not rows:
             return
-        names = ["line", "grp", *self.target.column_names]
+        names = ["line", "grp", *self.target.column_names, "created_json"]
         with transaction.atomic(), connection.cursor() as cursor:
             if dialect.is_postgresql():
                 with cursor.cursor.copy(f"COPY {self.name} ({', '.join(names)}) FROM STDIN") as copy:
@@ -363,13 +398,15 @@ class Staging:
         list(model.objects.select_for_update().filter(pk=self.scope_id).values_list("pk"))
 
     def link(self) -> None:
-        """Find each staged row's stored row and mark it create, update or unchanged."""
+        """Find each staged row's stored row and mark it update or unchanged; the rest stay
+        marked create (the column's default)."""
         t = self.target
         join = " AND ".join(f"d.{k} = {self.name}.{k}" for k in t.key)
         old = ", old_debtor_id = d.debtor_id" if "debtor_id" in t.column_names else ""
         with connection.cursor() as cursor:
             if dialect.is_postgresql():
-                cursor.execute(f"ANALYZE {self.name}", [])  # temporary tables are never auto-analysed
+                # Temporary tables are never auto-analysed; the join needs the key's figures.
+                cursor.execute(f"ANALYZE {self.name} ({', '.join(t.key)})", [])
             for present, group in self.groups.items():
                 columns = t.update_columns(present)
                 differs = (
@@ -381,9 +418,8 @@ class Staging:
                     f" FROM {t.table} d WHERE d.{t.scope} = %s AND {join} AND {self.name}.grp = %s",
                     [self.scope_id, group],
                 )
-            cursor.execute(f"UPDATE {self.name} SET action = '{CREATE}' WHERE target_id IS NULL", [])
             if dialect.is_postgresql():
-                cursor.execute(f"ANALYZE {self.name}", [])  # the actions are set: plan the writes by them
+                cursor.execute(f"ANALYZE {self.name} (action)", [])  # plan the writes by the marks
 
     def conflicts(self) -> list[Conflict]:
         """Rows the database refuses although each is valid on its own."""
@@ -514,15 +550,27 @@ class Staging:
                 f" FROM {self.name} s WHERE s.action = '{CREATE}' ORDER BY s.line"
             )
             insert_params = [*scope_params, *extra_params, *([stamp_db] * len(stamps))]
+            audit_columns = (
+                f"INSERT INTO {AuditEntry._meta.db_table} ({_AUDIT_COLUMNS})"
+                f" SELECT %s, %s, %s, %s, %s, %s, '{AuditAction.CREATE}', '{label}',"
+            )
+            after = "CAST(s.created_json AS jsonb)" if dialect.is_postgresql() else "s.created_json"
             if dialect.is_postgresql():
-                # Insert and take the new ids back in one statement: the stored table's
-                # statistics are stale right after a large insert, a join on it would crawl.
-                join = " AND ".join(f"ins.{k} = {self.name}.{k}" for k in t.key)
+                # One statement inserts the rows and their audit entries, which take the new
+                # ids from RETURNING (a join on the stored table would meet stale statistics).
+                on_key = " AND ".join(f"s.{k} = ins.{k}" for k in t.key)
+                link = ""
+                if t.kind == ImportKind.PAYMENTS:  # their ids go on to allocation
+                    on_stage = " AND ".join(f"{self.name}.{k} = ins.{k}" for k in t.key)
+                    link = (
+                        f", linked AS (UPDATE {self.name} SET target_id = ins.id FROM ins"
+                        f" WHERE {on_stage} AND {self.name}.action = '{CREATE}')"
+                    )
                 cursor.execute(
-                    f"WITH ins AS ({insert} RETURNING id, {', '.join(t.key)})"
-                    f" UPDATE {self.name} SET target_id = ins.id FROM ins"
-                    f" WHERE {join} AND {self.name}.action = '{CREATE}'",
-                    insert_params,
+                    f"WITH ins AS ({insert} RETURNING id, {', '.join(t.key)}){link} {audit_columns}"
+                    f" {dialect.text('ins.id')}, substr({repr_sql}, 1, 200), NULL, {after}, {context}"
+                    f" FROM ins JOIN {self.name} s ON {on_key} WHERE s.action = '{CREATE}'",
+                    [*insert_params, *who],
                 )
             else:
                 cursor.execute(insert, insert_params)
@@ -533,15 +581,11 @@ class Staging:
                         f" WHERE d.{t.scope} = %s AND {join} AND {self.name}.action = '{CREATE}'",
                         [self.scope_id],
                     )
-            if cursor.rowcount:
-                after = dialect.json_object({c: _json_value(f"s.{c}", t.types[c]) for c in names})
-                cursor.execute(
-                    f"INSERT INTO {AuditEntry._meta.db_table} ({_AUDIT_COLUMNS})"
-                    f" SELECT %s, %s, %s, %s, %s, %s, '{AuditAction.CREATE}', '{label}',"
-                    f" {dialect.text('s.target_id')}, substr({repr_sql}, 1, 200), NULL, {after}, {context}"
-                    f" FROM {self.name} s WHERE s.action = '{CREATE}'",
-                    who,
-                )
+                    cursor.execute(
+                        f"{audit_columns} {dialect.text('s.target_id')}, substr({repr_sql}, 1, 200), NULL,"
+                        f" {after}, {context} FROM {self.name} s WHERE s.action = '{CREATE}'",
+                        who,
+                    )
 
             cursor.execute(f"SELECT action, COUNT(*) FROM {self.name} GROUP BY action", [])
             counts = dict(cursor.fetchall())
