@@ -7,6 +7,7 @@ the API's door to the same validation and upsert.
 """
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -204,6 +205,7 @@ class Batch:
         self.flush()
         with transaction.atomic():
             self.staging.lock()
+            self.staging.note_empty_scope()
             self.staging.link()
             for conflict in self.staging.conflicts():
                 self._unstage.add(conflict.row)
@@ -235,7 +237,7 @@ class Batch:
 
     def apply_stream(
         self,
-        chunks: Iterable[list[tuple]],
+        chunks: Iterable[list[tuple] | tuple[str, int]],
         *,
         skip_invalid: bool,
         label: Callable[[str], str],
@@ -248,12 +250,19 @@ class Batch:
         total = Written()
         with transaction.atomic():
             self.staging.lock()
+            self.staging.check_constraints_per_statement()
             writes = transaction.savepoint()
             known = self._target_size()
             fresh = 0
+            self.staging.note_empty_scope()
+            waited, ready = 0.0, time.monotonic()
             for rows in chunks:
+                waited += time.monotonic() - ready
                 self.staging.clear()
-                self.staging.insert(rows)
+                if isinstance(rows, tuple):
+                    self.staging.insert_text(*rows)
+                else:
+                    self.staging.insert(rows)
                 self.staging.link()
                 refused = set()
                 for conflict in self.staging.conflicts():
@@ -267,10 +276,15 @@ class Batch:
                     self.staging.discard(refused)
                 written = self.staging.write()
                 total.add(written)
+                if len(total.debtor_ids) > REFRESH_ALL_AFTER:
+                    self.staging.want_debtor_ids = False  # the whole portfolio will be refreshed
+                    total.everyone = True
                 fresh += written.created
                 if fresh >= max(ANALYZE_AFTER_ROWS, known):
                     self.staging.analyze_target()  # the table doubled: plan the next chunks anew
                     known, fresh = known + fresh, 0
+                ready = time.monotonic()
+            logger.info("import: %.1f s spent waiting for rows to write", waited)
             self.errors.sort(key=lambda e: e.row)
             if self.invalid and not skip_invalid:
                 transaction.savepoint_rollback(writes)
@@ -324,9 +338,13 @@ def refresh_cases_after(*, organization, kind: str, portfolio, written: Written)
     of stretching one long transaction. Inside an outer transaction it simply joins it."""
     if kind != ImportKind.DOCUMENTS or not written.debtor_ids:
         return
-    debtor_ids = written.debtor_ids if len(written.debtor_ids) <= REFRESH_ALL_AFTER else None
+    debtor_ids = (
+        None if written.everyone or len(written.debtor_ids) > REFRESH_ALL_AFTER else written.debtor_ids
+    )
+    started = time.monotonic()
     try:
         engine.refresh_cases(organization=organization, debtor_ids=debtor_ids, portfolio_ids=[portfolio.pk])
+        logger.info("import: cases refreshed in %.1f s", time.monotonic() - started)
     except Exception:
         # The documents are stored; their cases catch up at the next refresh (the daily
         # cycle or any change to them). Say so rather than report the import as failed.

@@ -28,7 +28,7 @@ from recobro.portfolio.importers.errors import FileProblem, RowError
 from recobro.portfolio.importers.fields import AMOUNT, FIELDS, ColumnPlan, plan_columns
 from recobro.portfolio.importers.formats import fold, is_formula, looks_like_amount
 from recobro.portfolio.importers.reading import Table, detect_delimiter, open_table
-from recobro.portfolio.importers.upsert import Written
+from recobro.portfolio.importers.upsert import Written, copy_text
 from recobro.portfolio.importers.validation import DebtorLookup, RowValidator, cell_text
 from recobro.portfolio.models import (
     DateFormat,
@@ -350,7 +350,7 @@ class _FileImport:
         batch.chunk_rows = PIPELINE_CHUNK_ROWS
         chunks: queue.Queue = queue.Queue(maxsize=2)
         stop = threading.Event()
-        batch.sink = lambda rows: _put(chunks, rows, stop)
+        batch.sink = lambda rows: _put(chunks, (copy_text(rows), len(rows)), stop)
         language = translation.get_language()
         started = time.monotonic()
 
