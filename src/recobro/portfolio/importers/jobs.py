@@ -4,6 +4,7 @@ with progress a page can poll and counts and issues a person can read afterwards
 import logging
 import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -386,6 +387,11 @@ class _FileImport:
                 yield item
 
         reader = threading.Thread(target=produce, name=f"import-{self.job.pk}-reader", daemon=True)
+        interval = sys.getswitchinterval()
+        # The reading thread is busy in Python; each time a statement returns, the writing
+        # thread needs the interpreter back to send the next one. Hand it over sooner than
+        # the default 5 ms so the database is not left idle.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         reader.start()
         try:
             written = batch.apply_stream(
@@ -397,6 +403,7 @@ class _FileImport:
         finally:
             stop.set()
             reader.join()
+            sys.setswitchinterval(interval)
         logger.info("import %s: read and written in %.1f s", self.job.pk, time.monotonic() - started)
         return written
 
@@ -610,6 +617,7 @@ def _delimiter_hint(table: Table) -> list[RowError]:
 PIPELINE_CHUNK_ROWS = 50_000
 
 _DONE = object()
+SWITCH_INTERVAL_S = 0.0005
 
 
 class _Stopped(Exception):
