@@ -465,9 +465,7 @@ class Staging:
         old = ", old_debtor_id = d.debtor_id" if "debtor_id" in t.column_names else ""
         with connection.cursor() as cursor:
             if self.scope_empty:
-                if dialect.is_postgresql():
-                    cursor.execute(f"ANALYZE {self.name} (action)", [])
-                return
+                return  # every row is new: nothing to look up, nothing for the planner to learn
             if dialect.is_postgresql():
                 # Temporary tables are never auto-analysed; the join needs the key's figures.
                 cursor.execute(f"ANALYZE {self.name} ({', '.join(t.key)})", [])
@@ -573,10 +571,14 @@ class Staging:
         context = self._context_sql()
         repr_sql = self._repr_sql()
         written = Written()
+        # On a first load every staged row is new, and the staging table has no statistics
+        # on its marks: say "all rows" rather than let the planner guess at a filter.
+        creates = "1 = 1" if self.scope_empty else f"s.action = '{CREATE}'"
+        staged_creates = "1 = 1" if self.scope_empty else f"{self.name}.action = '{CREATE}'"
         with connection.cursor() as cursor:
             for present, group in self.groups.items():
                 columns = t.update_columns(present)
-                if not columns:
+                if not columns or self.scope_empty:
                     continue
                 before = dialect.json_object({c: _json_value(f"d.{c}", t.types[c]) for c in columns})
                 after = dialect.json_object({c: _json_value(f"s.{c}", t.types[c]) for c in columns})
@@ -612,7 +614,7 @@ class Staging:
             ]
             insert = (
                 f"INSERT INTO {t.table} ({', '.join(insert_cols)}) SELECT {', '.join(select)}"
-                f" FROM {self.name} s WHERE s.action = '{CREATE}' ORDER BY s.line"
+                f" FROM {self.name} s WHERE {creates} ORDER BY s.line"
             )
             insert_params = [*scope_params, *extra_params, *([stamp_db] * len(stamps))]
             audit_columns = (
@@ -629,12 +631,12 @@ class Staging:
                     on_stage = " AND ".join(f"{self.name}.{k} = ins.{k}" for k in t.key)
                     link = (
                         f", linked AS (UPDATE {self.name} SET target_id = ins.id FROM ins"
-                        f" WHERE {on_stage} AND {self.name}.action = '{CREATE}')"
+                        f" WHERE {on_stage} AND {staged_creates})"
                     )
                 cursor.execute(
                     f"WITH ins AS ({insert} RETURNING id, {', '.join(t.key)}){link} {audit_columns}"
                     f" {dialect.text('ins.id')}, substr({repr_sql}, 1, 200), NULL, {after}, {context}"
-                    f" FROM ins JOIN {self.name} s ON {on_key} WHERE s.action = '{CREATE}'",
+                    f" FROM ins JOIN {self.name} s ON {on_key} WHERE {creates}",
                     [*insert_params, *who],
                 )
                 written.created = cursor.rowcount  # one entry per row inserted
@@ -650,7 +652,7 @@ class Staging:
                     )
                     cursor.execute(
                         f"{audit_columns} {dialect.text('s.target_id')}, substr({repr_sql}, 1, 200), NULL,"
-                        f" {after}, {context} FROM {self.name} s WHERE s.action = '{CREATE}'",
+                        f" {after}, {context} FROM {self.name} s WHERE {creates}",
                         who,
                     )
 
