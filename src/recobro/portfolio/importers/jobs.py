@@ -345,9 +345,13 @@ class _FileImport:
         """Read in a second thread while this one writes each chunk as it comes (PostgreSQL).
 
         Python's reading and validating and the database's writing then run side by side on
-        two cores. The keys the file repeats are found first (a quick pass over one column),
-        so no row is written that a later duplicate would make invalid."""
-        batch.hold = self._repeated_keys(plan)
+        two cores. When invalid rows are to be skipped, the keys the file repeats are found
+        first (a quick pass over one column), so no row is written that a later duplicate
+        makes invalid."""
+        # Without skip_invalid a repeated key rejects the whole file, and what was written is
+        # rolled back: no need to know repeated keys before writing. With it, they must be
+        # known first, so that neither of the rows is written.
+        batch.hold = self._repeated_keys(plan) if self.job.skip_invalid else None
         batch.chunk_rows = PIPELINE_CHUNK_ROWS
         chunks: queue.Queue = queue.Queue(maxsize=2)
         stop = threading.Event()
