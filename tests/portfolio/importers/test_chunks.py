@@ -71,3 +71,11 @@ def test_a_corrected_file_updates_only_what_changed_across_chunks(cast, run):
     job = run("debtors", debtors_file(12).replace("Deudor 7\n", "Deudora Siete\n"))
     assert (job.created_count, job.updated_count, job.unchanged_count) == (0, 1, 11)
     assert AuditEntry.objects.filter(object_type="portfolio.debtor", action="update").count() == 1
+
+
+def test_a_key_repeated_chunks_apart_rejects_the_file_and_nothing_written_before_is_kept(cast, run):
+    job = run("debtors", debtors_file(10, extra="D-1,Otra vez\n"))
+    assert job.status == ImportStatus.REJECTED
+    assert issues(job) == [(3, "external_id", "duplicate"), (12, "external_id", "duplicate")]
+    assert stored() == 0
+    assert not AuditEntry.objects.filter(object_type="portfolio.debtor").exists()
