@@ -131,9 +131,10 @@ class Command(BaseCommand):
         )
 
     def _summary(self, job) -> None:
+        message = "" if job.status == ImportStatus.FAILED else job.message  # a failure's reasons follow
         self.stdout.write(
             _("Import %(job)s: %(status)s. %(message)s")
-            % {"job": job.pk, "status": job.get_status_display(), "message": job.message}
+            % {"job": job.pk, "status": job.get_status_display(), "message": message}
         )
         self.stdout.write(
             _(
