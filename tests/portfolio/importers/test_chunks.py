@@ -79,3 +79,19 @@ def test_a_key_repeated_chunks_apart_rejects_the_file_and_nothing_written_before
     assert issues(job) == [(3, "external_id", "duplicate"), (12, "external_id", "duplicate")]
     assert stored() == 0
     assert not AuditEntry.objects.filter(object_type="portfolio.debtor").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_run_inside_a_transaction_finishes_even_though_its_progress_row_is_locked(cast, write):
+    from django.db import transaction
+
+    from recobro.core.audit import Actor
+    from recobro.portfolio.importers import create_job, run_import
+
+    path = write("deudores.csv", debtors_file(20))
+    job = create_job(
+        organization=cast.mx, kind="debtors", file=path, file_name=path.name, actor=Actor.for_user(cast.ana)
+    )
+    with transaction.atomic():
+        job = run_import(job)
+    assert (job.status, job.created_count) == ("succeeded", 20)

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files import File
-from django.db import connection, connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -223,6 +223,8 @@ class _FileImport:
         self.organization = job.organization
         self.rows_read = 0
         self.ignored = 0
+        self.pipelined = False
+        self.db_progress = True
         self.warnings: list[RowError] = []
 
     def run(self) -> None:
@@ -353,6 +355,7 @@ class _FileImport:
         # known first, so that neither of the rows is written.
         batch.hold = self._repeated_keys(plan) if self.job.skip_invalid else None
         batch.chunk_rows = PIPELINE_CHUNK_ROWS
+        self.pipelined = True
         chunks: queue.Queue = queue.Queue(maxsize=2)
         stop = threading.Event()
         batch.sink = lambda rows: _put(chunks, (copy_text(rows), len(rows)), stop)
@@ -531,9 +534,25 @@ class _FileImport:
         self.warnings.append(RowError(first, "", "blank_line", message))
 
     def _report(self, done: int, total: int) -> None:
-        ImportJob.objects.filter(pk=self.job.pk).update(processed_rows=done, total_rows=total)
+        if self.db_progress:
+            if threading.current_thread() is threading.main_thread() or not self.pipelined:
+                ImportJob.objects.filter(pk=self.job.pk).update(processed_rows=done, total_rows=total)
+            else:
+                self._report_from_reader(done, total)
         if self.progress is not None:
             self.progress(done, total)
+
+    def _report_from_reader(self, done: int, total: int) -> None:
+        """Progress from the reading thread's own connection. Should the job's row be locked
+        by the writing transaction (run_import called inside a transaction), give up on
+        progress rather than wait for a transaction that waits for this thread."""
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '200ms'", [])
+                ImportJob.objects.filter(pk=self.job.pk).update(processed_rows=done, total_rows=total)
+        except DatabaseError:
+            self.db_progress = False
 
     def _finish(self, batch: Batch, written: Written | None) -> None:
         job = self.job
