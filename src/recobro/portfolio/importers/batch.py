@@ -280,8 +280,10 @@ class Batch:
                     self.staging.want_debtor_ids = False  # the whole portfolio will be refreshed
                     total.everyone = True
                 fresh += written.created
-                if fresh >= max(ANALYZE_AFTER_ROWS, known):
-                    self.staging.analyze_target()  # the table doubled: plan the next chunks anew
+                if fresh >= max(ANALYZE_AFTER_ROWS, known) and not self.staging.scope_empty:
+                    # The table doubled: plan the next chunks' lookups anew (a first load
+                    # looks nothing up, and is analysed once at the end).
+                    self.staging.analyze_target()
                     known, fresh = known + fresh, 0
                 ready = time.monotonic()
             logger.info("import: %.1f s spent waiting for rows to write", waited)

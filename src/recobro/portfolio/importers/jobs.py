@@ -444,12 +444,13 @@ class _FileImport:
         unnamed = plan.unnamed
         is_xlsx = table.is_xlsx
         blank_from = blank_to = 0
-        next_report = 10_000
+        step = max(10_000, expected // 50)  # at most some fifty progress updates per file
+        next_report = step
         for line, cells in table.rows:
             self.rows_read += 1
             if self.rows_read >= next_report:
                 self._report(self.rows_read, max(expected, self.rows_read))
-                next_report += 10_000
+                next_report += step
             if _is_blank(cells, is_xlsx):
                 if not blank_from:
                     blank_from = line
