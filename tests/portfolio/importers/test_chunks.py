@@ -4,7 +4,7 @@ several chunks, with the same outcome as one chunk."""
 import pytest
 
 from recobro.core.models import AuditEntry
-from recobro.portfolio.importers import batch, jobs
+from recobro.portfolio.importers import batch, files
 from recobro.portfolio.models import Debtor, ImportStatus
 from tests.portfolio.importers.support import issues
 
@@ -12,7 +12,7 @@ from tests.portfolio.importers.support import issues
 @pytest.fixture(autouse=True)
 def tiny_chunks(monkeypatch):
     monkeypatch.setattr(batch, "CHUNK_ROWS", 3)
-    monkeypatch.setattr(jobs, "PIPELINE_CHUNK_ROWS", 3)
+    monkeypatch.setattr(files, "PIPELINE_CHUNK_ROWS", 3)
     monkeypatch.setattr(batch, "ANALYZE_AFTER_ROWS", 2)
 
 

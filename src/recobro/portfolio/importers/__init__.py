@@ -3,8 +3,9 @@ contact points, documents and payments, validated per row and upserted set-based
 
 Modules by noun: ``reading`` (files, encodings, delimiters, XLSX), ``formats`` (numbers and
 dates), ``fields`` (the columns of each kind and header mapping), ``validation`` (rows),
-``upsert`` (staging and set-based SQL), ``batch`` (a set of rows and its one-transaction
-write; ``upsert_rows``), ``jobs`` (ImportJob lifecycle), ``report`` (errors as CSV).
+``targets`` (what each kind writes), ``upsert`` (staging and set-based SQL), ``batch`` (a
+set of rows and its one-transaction write; ``upsert_rows``), ``files`` (one file read into a
+batch, pipelined on PostgreSQL), ``jobs`` (ImportJob lifecycle), ``report`` (errors as CSV).
 """
 
 from recobro.portfolio.importers.batch import upsert_rows

@@ -19,7 +19,8 @@ from recobro.core.audit import Actor
 from recobro.portfolio import engine, references
 from recobro.portfolio.importers.errors import ImportSetupError, RowError, UpsertResult
 from recobro.portfolio.importers.fields import FIELDS, expected_columns
-from recobro.portfolio.importers.upsert import ANALYZE_AFTER_ROWS, TARGETS, Staging, Written, record_json
+from recobro.portfolio.importers.targets import TARGETS, record_json
+from recobro.portfolio.importers.upsert import ANALYZE_AFTER_ROWS, Staging, Written
 from recobro.portfolio.importers.validation import DebtorLookup, Problem, RowValidator, cell_text
 from recobro.portfolio.models import ImportKind, ImportProfile, Portfolio
 from recobro.portfolio.services import payments as payment_services

@@ -14,14 +14,13 @@ from typing import Any
 
 from recobro.portfolio.importers.errors import FileProblem
 from recobro.portfolio.importers.fields import REPORT_COLUMNS
+from recobro.portfolio.importers.files import open_job_file, open_job_table
 from recobro.portfolio.importers.formats import number_from_cell
 from recobro.portfolio.models import ImportJob, NumberFormat
 
 
 def issues_csv(job: ImportJob) -> str:
     """The job's errors (not its warnings) with the rows they are about."""
-    from recobro.portfolio.importers.jobs import open_job_file, open_job_table
-
     by_line: dict[int, list[tuple[str, str]]] = {}
     general: list[tuple[int | None, str, str]] = []
     for line, column, message in (
