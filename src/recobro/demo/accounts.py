@@ -189,9 +189,10 @@ class LedgerBuilder:
         return round_money(amount, self.currency)
 
     def draw_amount(self, portfolio: PortfolioSpec) -> Decimal:
-        low, high = float(portfolio.amount_min), float(portfolio.amount_max)
-        # Skewed towards small balances, as real portfolios are.
-        return self.money(low + (high - low) * self.rng.random() ** 1.8)
+        low, high = Decimal(portfolio.amount_min), Decimal(portfolio.amount_max)
+        # Skewed towards small balances, as real portfolios are (the draw is a ratio, not money).
+        ratio = Decimal(repr(self.rng.random() ** 1.8))
+        return self.money(low + (high - low) * ratio)
 
     # -- payments -------------------------------------------------------------------------
     def _reference(self, method: str) -> str:
