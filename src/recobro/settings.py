@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "ninja",
     "recobro.core",
     "recobro.portfolio",
+    "recobro.negotiation",
+    "recobro.channels",
+    "recobro.strategy",
     "recobro.demo",
 ]
 

@@ -1,0 +1,1 @@
+"""Promises to pay and payment plans (layer 2: rules)."""
