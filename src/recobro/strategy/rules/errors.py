@@ -15,9 +15,9 @@ class RuleError(ValueError):
     """A rule that does not parse, names an unknown fact or compares values of the wrong type.
 
     ``position`` is the 0-based character offset of the fault (``len(text)`` for "at the end"),
-    ``line``/``column`` are 1-based, ``reason`` is the translated message without the place and
-    ``str(error)`` the whole message, e.g. "Unknown fact 'dpdd' at line 1, column 1. Did you
-    mean 'dpd'?".
+    ``line``/``column`` are 1-based, ``where`` is the translated place ("at line 1, column 5")
+    and ``message``/``str(error)`` the whole message in the active language, e.g. "Unknown
+    fact 'dpdd' at line 1, column 1. Did you mean 'dpd'?".
     """
 
     def __init__(self, template: str, *, text: str, position: int, **params):

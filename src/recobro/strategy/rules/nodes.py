@@ -26,6 +26,8 @@ def format_value(value: Value) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return '"' + "".join(_ESCAPES.get(char, char) for char in value) + '"'
+    if isinstance(value, Decimal):
+        return format(value, "f")  # never exponent notation: 0.0000001, not 1E-7
     return str(value)
 
 

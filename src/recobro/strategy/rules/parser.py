@@ -67,12 +67,20 @@ def _shown(text: str) -> str:
     return text if len(text) <= 30 else text[:29] + "…"
 
 
+DIGITS = frozenset("0123456789")
+
+
 def _is_name_start(char: str) -> bool:
-    return char.isascii() and (char.isalpha() or char == "_")
+    # Any letter, so that "región" is read whole and answered "Did you mean 'region'?".
+    return char.isalpha() or char == "_"
 
 
 def _is_name_char(char: str) -> bool:
-    return char.isascii() and (char.isalnum() or char in "_.")
+    return char.isalnum() or char in "_."
+
+
+def _shown_char(char: str) -> str:
+    return char if char.isprintable() else f"U+{ord(char):04X}"
 
 
 def tokenize(text: str) -> list[Token]:
@@ -93,7 +101,7 @@ def tokenize(text: str) -> list[Token]:
             else:
                 tokens.append(Token("name", word, start, word))
             continue
-        if char.isdigit() or (char == "-" and i + 1 < n and text[i + 1].isdigit()):
+        if char in DIGITS or (char == "-" and i + 1 < n and text[i + 1] in DIGITS):
             tokens.append(_number(text, start))
             i = start + len(tokens[-1].text)
             continue
@@ -123,7 +131,9 @@ def tokenize(text: str) -> list[Token]:
                 char=char,
                 keyword=HINTS[char],
             )
-        raise RuleError(_("Unexpected character '%(char)s' %(where)s."), text=text, position=start, char=char)
+        raise RuleError(
+            _("Unexpected character '%(char)s' %(where)s."), text=text, position=start, char=_shown_char(char)
+        )
     tokens.append(Token("end", "", n))
     return tokens
 
@@ -132,16 +142,16 @@ def _number(text: str, start: int) -> Token:
     i, n = start, len(text)
     if text[i] == "-":
         i += 1
-    while i < n and text[i].isdigit():
+    while i < n and text[i] in DIGITS:
         i += 1
     is_decimal = False
-    if i < n and text[i] == "." and i + 1 < n and text[i + 1].isdigit():
+    if i < n and text[i] == "." and i + 1 < n and text[i + 1] in DIGITS:
         is_decimal = True
         i += 1
-        while i < n and text[i].isdigit():
+        while i < n and text[i] in DIGITS:
             i += 1
     end = i
-    while i < n and (_is_name_char(text[i]) or text[i].isdigit()):
+    while i < n and _is_name_char(text[i]):
         i += 1
     if i > end:
         raise RuleError(
