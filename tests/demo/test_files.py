@@ -26,6 +26,10 @@ def test_colombian_files_are_semicolon_cp1252_with_comma_decimals_and_day_first_
     files = export(data, tmp_path)
     assert [f.kind for f in files[:2]] == ["debtors", "contact_points"]
     assert all(f.profile for f in files)  # every Orquídea file is read with a mapping profile
+    debtors = list(csv.reader(StringIO(files[0].path.read_bytes().decode("cp1252")), delimiter=";"))
+    assert debtors[0][-4:] == ["Región", "Segmento", "Producto", "Ciudad"]
+    debtor_profile = next(p for p in PROFILES[COLOMBIA.slug] if p.kind == "debtors")
+    assert debtor_profile.column_map["attr.region"] == "Región"
     documents = next(f for f in files if f.kind == "documents")
     raw = documents.path.read_bytes()
     assert b"\r\n" in raw
@@ -54,6 +58,7 @@ def test_mexican_customers_are_an_excel_workbook_and_the_rest_plain_csv(tmp_path
     workbook = load_workbook(files[0].path, read_only=True)
     rows = list(workbook.active.iter_rows(values_only=True))
     assert rows[0][0] == "No. Cliente" and len(rows) == len(data.debtors) + 1
+    assert rows[0][-4:] == ("attr.region", "attr.segment", "attr.product", "attr.city")
     assert {r[2] for r in rows[1:]} <= {"Física", "Moral"}
     payments = next(f for f in files if f.kind == "payments")
     text = payments.path.read_text("utf-8")

@@ -131,6 +131,25 @@ def test_loaded_tax_ids_phones_and_emails_are_valid(demo):
         assert contact.normalized.rsplit("@", 1)[1] in {"example.com", "example.org", "example.net"}
 
 
+def test_custom_attributes_arrive_through_the_importer_and_are_audited(demo):
+    for slug in DEMO_SLUGS:
+        debtors = Debtor.objects.filter(organization__slug=slug)
+        assert all(set(d.attributes) == {"region", "segment", "product", "city"} for d in debtors)
+        assert {d.attributes["region"] for d in debtors} == {"Norte", "Centro", "Sur"}
+        debtor = debtors.order_by("pk").first()
+        created = AuditEntry.objects.get(
+            object_type="portfolio.debtor", object_id=str(debtor.pk), action="create"
+        )
+        assert created.source == "import" and created.context.keys() == {"import_job"}
+        assert created.after["attributes"] == debtor.attributes
+        # Nothing set them behind the importer's back.
+        assert (
+            not AuditEntry.objects.filter(object_type="portfolio.debtor", object_id=str(debtor.pk))
+            .exclude(action="create")
+            .exists()
+        )
+
+
 def test_users_exist_for_every_role_with_the_printed_password(demo):
     for slug in DEMO_SLUGS:
         memberships = Membership.objects.filter(organization__slug=slug).select_related("user")

@@ -1,11 +1,16 @@
 """The demo's data written as the ERPs of its organizations export it.
 
 - Almacenes Altamira's ERP ("ERP Cumbre") exports customers to Excel with its own headers
-  (a mapping profile reads them), and documents, contacts and payments as UTF-8 CSV with
-  commas, dot decimals and ISO dates under headers Recobro recognises by itself.
+  (a mapping profile reads them) and its custom fields as ``attr.region``, ``attr.segment``…
+  columns, and documents, contacts and payments as UTF-8 CSV with commas, dot decimals and
+  ISO dates under headers Recobro recognises by itself.
 - Recaudos del Valle receives its creditors' portfolios from "Sistema Orquídea": CSV with
   semicolons, Windows-1252, "1.234.567,00" amounts, dd/mm/yyyy dates and Spanish headers
-  such as "NIT/CC", "Saldo" and "Fecha Vencimiento"; one mapping profile per kind.
+  such as "NIT/CC", "Saldo", "Fecha Vencimiento" and "Región"; one mapping profile per kind
+  (the debtors' maps ``attr.region`` to "Región", and so on).
+
+Either way the debtors' custom attributes (region, segment, product, city) arrive through
+the importer, audited like every other field.
 
 The loader imports these files through the real importer, so the Imports page shows them.
 """
@@ -45,6 +50,7 @@ METHOD_WORDS = {
     "direct_debit": "Domiciliación",
 }
 CO_METHOD_WORDS = {**METHOD_WORDS, "transfer": "PSE"}
+#: The custom attributes of the demo's debtors, and the headers Sistema Orquídea gives them.
 ATTRIBUTE_HEADERS = {"region": "Región", "segment": "Segmento", "product": "Producto", "city": "Ciudad"}
 
 
@@ -125,15 +131,13 @@ MX_DEBTOR_PROFILE = ProfileSpec(
 )
 
 
-def export_mexico(data: OrganizationData, directory: Path, *, attribute_columns: bool) -> list[ImportFile]:
+def export_mexico(data: OrganizationData, directory: Path) -> list[ImportFile]:
     out = Exporter(data, directory)
     slug, as_of = data.spec.slug, data.as_of
 
     wb = Workbook(write_only=True)
     sheet = wb.create_sheet("Clientes")
-    header = list(MX_DEBTOR_PROFILE.column_map.values())
-    if attribute_columns:
-        header += list(ATTRIBUTE_HEADERS.values())
+    header = list(MX_DEBTOR_PROFILE.column_map.values()) + [f"attr.{key}" for key in ATTRIBUTE_HEADERS]
     sheet.append(header)
     for d in data.debtors:
         row = [
@@ -146,9 +150,8 @@ def export_mexico(data: OrganizationData, directory: Path, *, attribute_columns:
             YES_NO[d.do_not_contact],
             YES_NO[d.is_deceased],
             YES_NO[d.is_bankrupt],
+            *(d.attributes[key] for key in ATTRIBUTE_HEADERS),
         ]
-        if attribute_columns:
-            row += [d.attributes[key] for key in ATTRIBUTE_HEADERS]
         sheet.append(row)
     path = directory / f"{slug}_clientes_{as_of:%Y%m%d}.xlsx"
     wb.save(path)
@@ -229,6 +232,7 @@ CO_DEBTOR_PROFILE = ProfileSpec(
         "do_not_contact": "No Contactar",
         "is_deceased": "Fallecido",
         "is_bankrupt": "Insolvencia",
+        **{f"attr.{key}": header for key, header in ATTRIBUTE_HEADERS.items()},
     },
     **_ORQUIDEA,
 )
@@ -279,13 +283,11 @@ CO_KIND_WORDS = {**KIND_WORDS, "fee": "Gastos", "installment": "Cuota", "credit_
 CO_CONTACT_WORDS = {**CONTACT_WORDS, "landline": "Fijo", "address": "Dirección"}
 
 
-def export_colombia(data: OrganizationData, directory: Path, *, attribute_columns: bool) -> list[ImportFile]:
+def export_colombia(data: OrganizationData, directory: Path) -> list[ImportFile]:
     out = Exporter(data, directory)
     slug, as_of, csv_args = data.spec.slug, data.as_of, (";", "cp1252")
 
-    header = list(CO_DEBTOR_PROFILE.column_map.values())
-    if attribute_columns:
-        header += list(ATTRIBUTE_HEADERS.values())
+    header = list(CO_DEBTOR_PROFILE.column_map.values())  # ends with the attributes' headers
     rows = []
     for d in data.debtors:
         row = [
@@ -298,9 +300,8 @@ def export_colombia(data: OrganizationData, directory: Path, *, attribute_column
             "S" if d.do_not_contact else "N",
             "S" if d.is_deceased else "N",
             "S" if d.is_bankrupt else "N",
+            *(d.attributes[key] for key in ATTRIBUTE_HEADERS),
         ]
-        if attribute_columns:
-            row += [d.attributes[key] for key in ATTRIBUTE_HEADERS]
         rows.append(row)
     path = out._csv(f"{slug}_deudores_{as_of:%Y%m%d}.csv", header, rows, *csv_args)
     out.add("debtors", path, len(rows), profile=CO_DEBTOR_PROFILE.name)
@@ -371,7 +372,7 @@ PROFILES: dict[str, tuple[ProfileSpec, ...]] = {
 EXPORTERS = {MEXICO.slug: export_mexico, COLOMBIA.slug: export_colombia}
 
 
-def export(data: OrganizationData, directory: Path, *, attribute_columns: bool = True) -> list[ImportFile]:
+def export(data: OrganizationData, directory: Path) -> list[ImportFile]:
     """Write ``data`` as its organization's ERP exports it; return the files in import order."""
     directory.mkdir(parents=True, exist_ok=True)
-    return EXPORTERS[data.spec.slug](data, directory, attribute_columns=attribute_columns)
+    return EXPORTERS[data.spec.slug](data, directory)

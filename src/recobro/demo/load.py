@@ -38,7 +38,7 @@ from recobro.core.models import (
 )
 from recobro.demo import files as demo_files
 from recobro.demo.accounts import COUNTER, OrganizationData, generate_organization
-from recobro.demo.files import ATTRIBUTE_HEADERS, ImportFile, ProfileSpec
+from recobro.demo.files import ImportFile, ProfileSpec
 from recobro.demo.spec import DEMO_API_KEY_NAME, DEMO_PASSWORD, DEMO_URL, ORGANIZATIONS, OrganizationSpec
 from recobro.portfolio.engine import refresh_cases
 from recobro.portfolio.models import (
@@ -183,7 +183,6 @@ def build_organization(
     say(_("Wrote %(count)s files in %(directory)s") % {"count": len(exported), "directory": out})
     for import_file in exported:
         _import(organization, import_file, actor=actor, portfolios=portfolios, profiles=profiles, say=say)
-    _apply_attributes(organization, data)
     _counter_payments(organization, spec, data, portfolios)
     api_key = _api_key(organization, Actor.for_user(admin))
     audit.record(
@@ -207,17 +206,12 @@ def _free_reference_prefix(preferred: int) -> int:
 
 
 def _profile(organization: Organization, spec: ProfileSpec) -> ImportProfile:
-    column_map = dict(spec.column_map)
-    if spec.kind == "debtors":
-        # The debtors import has no custom-attribute columns: skip them here and set the
-        # attributes after the import (see ``_apply_attributes``).
-        column_map["ignore"] = list(ATTRIBUTE_HEADERS.values())
     profile, _created = ImportProfile.objects.update_or_create(
         organization=organization,
         name=spec.name,
         defaults={
             "kind": spec.kind,
-            "column_map": column_map,
+            "column_map": dict(spec.column_map),
             "delimiter": spec.delimiter,
             "encoding": spec.encoding,
             "number_format": spec.number_format,
@@ -267,15 +261,6 @@ def _import(
         % {"file": import_file.path.name, "rows": job.total_rows, "created": job.created_count}
     )
     return job
-
-
-def _apply_attributes(organization: Organization, data: OrganizationData) -> None:
-    """Custom attributes (region, segment, product, city) from the generated debtors."""
-    by_external_id = {d.external_id: d.attributes for d in data.debtors}
-    debtors = list(Debtor.objects.filter(organization=organization).only("pk", "external_id", "attributes"))
-    for debtor in debtors:
-        debtor.attributes = {**debtor.attributes, **by_external_id.get(debtor.external_id, {})}
-    Debtor.objects.bulk_update(debtors, ["attributes"], batch_size=500)
 
 
 def _counter_payments(

@@ -84,6 +84,38 @@ def json_object(pairs: dict[str, str]) -> str:
     return f"{fn}({inner})"
 
 
+def merge_patch(target: str, patch: str) -> str:
+    """The JSON object ``target`` with the flat merge patch ``patch`` (RFC 7396) applied: the
+    patch's keys with text are set, its keys with null removed, every other key kept."""
+    if is_postgresql():
+        base = f"(CASE WHEN jsonb_typeof({target}) = 'object' THEN {target} ELSE CAST('{{}}' AS jsonb) END)"
+        removed = f"ARRAY(SELECT key FROM jsonb_each({patch}) WHERE value = 'null')"
+        return f"(({base} - {removed}) || jsonb_strip_nulls({patch}))"
+    return f"json_patch(COALESCE({target}, '{{}}'), {patch})"
+
+
+def patch_changes(target: str, patch: str) -> str:
+    """Whether applying the flat merge patch ``patch`` would change the JSON object ``target``.
+
+    Compared key by key (SQLite keeps JSON as text, and the same object may be spelt two
+    ways): a key the patch sets differs unless ``target`` holds that very text; a key the
+    patch removes differs when ``target`` has it."""
+    if is_postgresql():
+        return f"{merge_patch(target, patch)} IS DISTINCT FROM {target}"
+    path = "'$.\"' || p.key || '\"'"
+    return (
+        f"EXISTS (SELECT 1 FROM json_each({patch}) p WHERE CASE WHEN p.type = 'null'"
+        f" THEN json_type({target}, {path}) IS NOT NULL"
+        f" ELSE json_type({target}, {path}) IS NOT 'text'"
+        f" OR json_extract({target}, {path}) IS NOT p.value END)"
+    )
+
+
+def json_value(expr: str) -> str:
+    """A JSON column as a value inside ``json_object`` (SQLite stores JSON as text)."""
+    return expr if is_postgresql() else f"json({expr})"
+
+
 def temp_table(name: str, columns: str) -> list[str]:
     """Statements that (re)create a scratch table private to this connection and transaction."""
     if is_postgresql():

@@ -15,7 +15,14 @@ from recobro.core.admin import OrganizationForm
 from recobro.core.admin_base import StyledForm, scoped_queryset
 from recobro.portfolio.aging import validate_buckets
 from recobro.portfolio.importers import FIELDS, MAPPING_HELP
-from recobro.portfolio.importers.fields import IGNORE_KEY
+from recobro.portfolio.importers.fields import (
+    ATTRIBUTE_HELP,
+    ATTRIBUTE_KINDS,
+    ATTRIBUTE_PREFIX,
+    IGNORE_KEY,
+    attribute_problem,
+    is_attribute,
+)
 from recobro.portfolio.models import (
     ContactKind,
     ContactPoint,
@@ -235,10 +242,12 @@ class RecordPaymentForm(StyledForm):
 
 
 class ColumnMapWidget(forms.Widget):
-    """One text input per field of an import kind (the file's header for it), and the
-    headers to ignore, comma-separated."""
+    """One text input per field of an import kind (the file's header for it), the headers
+    to ignore, comma-separated, and for debtors one row per custom attribute (its name and
+    the header that holds it) plus a few empty rows to add more."""
 
     template_name = "portfolio/widgets/column_map.html"
+    extra_attribute_rows = 3
 
     def __init__(self, kind: str, attrs=None):
         super().__init__(attrs)
@@ -258,6 +267,15 @@ class ColumnMapWidget(forms.Widget):
             for spec in FIELDS[self.kind]
         ]
         context["widget"]["ignore"] = ", ".join([ignore] if isinstance(ignore, str) else ignore)
+        if self.kind in ATTRIBUTE_KINDS:
+            attributes = [
+                {"name": key[len(ATTRIBUTE_PREFIX) :], "header": header}
+                for key, header in mapping.items()
+                if is_attribute(key)
+            ]
+            attributes += [{"name": "", "header": ""}] * self.extra_attribute_rows
+            context["widget"]["attributes"] = attributes
+            context["widget"]["attribute_help"] = ATTRIBUTE_HELP.help_text
         return context
 
     def value_from_datadict(self, data, files, name):
@@ -266,6 +284,18 @@ class ColumnMapWidget(forms.Widget):
             header = (data.get(f"{name}-{spec.name}") or "").strip()
             if header:
                 mapping[spec.name] = header
+        if self.kind in ATTRIBUTE_KINDS:
+            try:
+                count = min(int(data.get(f"{name}-attr-count", 0)), 100)
+            except ValueError:
+                count = 0
+            for i in range(count):
+                attribute = (data.get(f"{name}-attr-{i}-name") or "").strip()
+                header = (data.get(f"{name}-attr-{i}-header") or "").strip()
+                if is_attribute(attribute):
+                    attribute = attribute[len(ATTRIBUTE_PREFIX) :]
+                if header:  # a row without a header maps nothing
+                    mapping[ATTRIBUTE_PREFIX + attribute] = header
         ignore = [h.strip() for h in (data.get(f"{name}-{IGNORE_KEY}") or "").split(",") if h.strip()]
         if ignore:
             mapping[IGNORE_KEY] = ignore
@@ -296,6 +326,11 @@ class ImportProfileForm(forms.ModelForm):
             for field, header in mapping.items():
                 if field == IGNORE_KEY:
                     continue
+                if is_attribute(field):
+                    problem = attribute_problem(field[len(ATTRIBUTE_PREFIX) :])
+                    if problem:
+                        message = _("The column “%(header)s”: %(problem)s")
+                        self.add_error(f"map_{kind}", message % {"header": header, "problem": problem})
                 folded = header.casefold()
                 if folded in seen:
                     self.add_error(

@@ -332,6 +332,15 @@ class DebtorIn(UpsertIn):
     is_deceased: bool | None = None
     is_bankrupt: bool | None = None
     do_not_contact: bool | None = None
+    attributes: dict[str, str | None] = Field(
+        None,
+        description=(
+            "Custom attributes to set, name → text (names: lower-case letters, digits and _, starting "
+            'with a letter, at most 40). Merged into the stored ones: null or "" removes an attribute, '
+            "attributes left out keep their value."
+        ),
+        examples=[{"region": "Norte", "segmento_erp": "A2"}],
+    )
 
 
 class DebtorRow(DebtorIn):

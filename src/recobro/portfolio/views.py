@@ -30,6 +30,7 @@ from recobro.portfolio.importers import (
     issues_csv,
     start_import,
 )
+from recobro.portfolio.importers.fields import documented_fields
 from recobro.portfolio.models import Case, ImportJob, ImportKind
 from recobro.portfolio.queries import aging_report
 
@@ -150,7 +151,9 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             start_import(job)
             return HttpResponseRedirect(reverse("portfolio-import-detail", args=[job.pk]))
     fields_help = [
-        {"kind": label, "fields": FIELDS[kind]} for kind, label in ImportKind.choices if kind in FIELDS
+        {"kind": label, "fields": documented_fields(kind)}
+        for kind, label in ImportKind.choices
+        if kind in FIELDS
     ]
     return render_page(
         request,

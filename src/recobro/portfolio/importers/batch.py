@@ -18,7 +18,13 @@ from django.utils.translation import gettext as _
 from recobro.core.audit import Actor
 from recobro.portfolio import engine, references
 from recobro.portfolio.importers.errors import ImportSetupError, RowError, UpsertResult
-from recobro.portfolio.importers.fields import FIELDS, expected_columns
+from recobro.portfolio.importers.fields import (
+    ATTRIBUTE_KINDS,
+    ATTRIBUTE_PREFIX,
+    FIELDS,
+    attribute_problem,
+    expected_columns,
+)
 from recobro.portfolio.importers.targets import TARGETS, record_json
 from recobro.portfolio.importers.upsert import ANALYZE_AFTER_ROWS, Staging, Written
 from recobro.portfolio.importers.validation import DebtorLookup, Problem, RowValidator, cell_text
@@ -380,6 +386,7 @@ def upsert_rows(
             % {"count": f"{len(rows):,}", "limit": f"{limit:,}"}
         )
     specs = {spec.name: spec for spec in FIELDS[kind]}
+    takes_attributes = kind in ATTRIBUTE_KINDS
     debtors = DebtorLookup(organization)
     if kind in NEEDS_DEBTORS:
         debtors.load(cell_text(r.get("debtor_external_id")) for r in rows if isinstance(r, dict))
@@ -387,6 +394,8 @@ def upsert_rows(
     result = UpsertResult()
 
     def label(name: str) -> str:
+        if name.startswith(ATTRIBUTE_PREFIX):
+            return f"attributes.{name[len(ATTRIBUTE_PREFIX) :]}"
         return name
 
     with Batch(
@@ -398,7 +407,11 @@ def upsert_rows(
                     index, "", "not_an_object", _("Each row must be an object of field names and values.")
                 )
                 continue
-            unknown = [str(name) for name in row if name not in specs]
+            unknown = [
+                str(name)
+                for name in row
+                if name not in specs and not (takes_attributes and name == "attributes")
+            ]
             for name in unknown:
                 batch.reject(
                     index,
@@ -410,7 +423,15 @@ def upsert_rows(
                     )
                     % {"field": name, "fields": expected_columns(kind)},
                 )
-            present = frozenset(name for name in row if name in specs)
+            values = {name: value for name, value in row.items() if name in specs}
+            if takes_attributes and "attributes" in row:
+                attributes, wrong = _attribute_fields(row["attributes"])
+                for field, code, message, value in wrong:
+                    batch.reject(index, field, code, message, value)
+                if wrong:
+                    continue
+                values.update(attributes)
+            present = frozenset(values)
             validator = validators.get(present)
             if validator is None:
                 validator = validators[present] = RowValidator(
@@ -420,7 +441,7 @@ def upsert_rows(
                     present=present,
                     debtors=debtors,
                 )
-            clean, problems = validator.validate(row)
+            clean, problems = validator.validate(values)
             if problems:
                 batch.reject_problems(index, problems, label)
             elif not unknown:
@@ -430,3 +451,29 @@ def upsert_rows(
         result.created, result.updated, result.unchanged = written.created, written.updated, written.unchanged
     result.errors = batch.errors
     return result
+
+
+def _attribute_fields(attributes: Any) -> tuple[dict[str, Any], list[tuple[str, str, str, str]]]:
+    """An API row's ``attributes`` object as ``attr.<name>`` fields, or what is wrong with it
+    (field, code, message, value). Values are text; null or "" removes the attribute."""
+    if not isinstance(attributes, dict):
+        message = _(
+            "attributes must be an object of attribute names and text values "
+            '(null or "" removes an attribute).'
+        )
+        return {}, [("attributes", "invalid_attributes", message, cell_text(attributes))]
+    fields: dict[str, Any] = {}
+    wrong: list[tuple[str, str, str, str]] = []
+    for name, value in attributes.items():
+        name = str(name)
+        problem = attribute_problem(name)
+        if problem:
+            wrong.append((f"attributes.{name}", "invalid_attribute", problem, name))
+        elif value is not None and not isinstance(value, str):
+            message = _("An attribute's value must be text (or null to remove it), not %(value)s.") % {
+                "value": type(value).__name__
+            }
+            wrong.append((f"attributes.{name}", "invalid_attribute_value", message, cell_text(value)))
+        else:
+            fields[ATTRIBUTE_PREFIX + name] = value
+    return fields, wrong

@@ -6,6 +6,8 @@ mapping profiles with it. Headers match a field's name or one of its usual ERP n
 vencimiento", "FECHA_VENCIMIENTO" and "due date" all find ``due_date``.
 """
 
+import functools
+import re
 from dataclasses import dataclass, field
 
 from django.db.models import TextChoices
@@ -33,6 +35,15 @@ BOOLEAN = "boolean"
 CHOICE = "choice"
 CURRENCY = "currency"
 DEBTOR = "debtor"  # a debtor's external id, resolved to the debtor
+ATTRIBUTE = "attribute"  # a custom attribute: text, stored in the row's ``attributes`` JSON
+
+#: Columns (and mapping keys) named ``attr.<name>`` feed the custom attribute <name>.
+ATTRIBUTE_PREFIX = "attr."
+ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+#: The longest text an attribute holds.
+ATTRIBUTE_MAX_LENGTH = 200
+#: Kinds whose rows carry custom attributes.
+ATTRIBUTE_KINDS = frozenset({ImportKind.DEBTORS})
 
 #: Columns written by ``issues_csv`` next to the original ones; a corrected file re-uploaded
 #: with them still in place imports without complaint.
@@ -437,12 +448,60 @@ MAPPING_HELP = gettext_lazy(
 )
 
 
+# --- Custom attributes ---------------------------------------------------------------------
+
+
+def is_attribute(name: str) -> bool:
+    """Whether a field name (or header) names a custom attribute: ``attr.<name>``."""
+    return name[:5].lower() == ATTRIBUTE_PREFIX
+
+
+def attribute_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a custom attribute's name, or None when it can."""
+    if ATTRIBUTE_NAME.fullmatch(name):
+        return None
+    return _(
+        "“%(name)s” is not a valid attribute name: use 1 to 40 lower-case letters, digits and _, "
+        "starting with a letter (e.g. region, segmento_erp)."
+    ) % {"name": name}
+
+
+@functools.cache
+def attribute_spec(field_name: str) -> FieldSpec:
+    """The field of one custom attribute, ``attr.<name>`` (the name already checked)."""
+    return FieldSpec(
+        field_name,
+        ATTRIBUTE,
+        False,
+        gettext_lazy("A custom attribute; an empty cell removes it from the debtor."),
+        max_length=ATTRIBUTE_MAX_LENGTH,
+    )
+
+
+#: How the back-office and the error messages list the attribute columns.
+ATTRIBUTE_HELP = FieldSpec(
+    f"{ATTRIBUTE_PREFIX}<name>",
+    ATTRIBUTE,
+    False,
+    gettext_lazy(
+        "Custom attributes, one column each, e.g. attr.region or attr.segmento_erp (a name of lower-case "
+        "letters, digits and _). Stored as text; an empty cell removes the attribute from the debtor, and "
+        "attributes without a column keep their value."
+    ),
+)
+
+
 def fields_for(kind: str) -> tuple[FieldSpec, ...]:
     return FIELDS[kind]
 
 
+def documented_fields(kind: str) -> tuple[FieldSpec, ...]:
+    """The fields of a kind as people read them: the fixed ones, then ``attr.<name>``."""
+    return FIELDS[kind] + ((ATTRIBUTE_HELP,) if kind in ATTRIBUTE_KINDS else ())
+
+
 def expected_columns(kind: str) -> str:
-    return ", ".join(f"{f.name}{'*' if f.required else ''}" for f in FIELDS[kind])
+    return ", ".join(f"{f.name}{'*' if f.required else ''}" for f in documented_fields(kind))
 
 
 @dataclass
@@ -466,20 +525,43 @@ class ColumnPlan:
 
 
 def plan_columns(header: list[str], *, kind: str, column_map: dict | None = None) -> ColumnPlan:
-    """Match the header row to the kind's fields; raise ``FileProblem`` listing every problem."""
+    """Match the header row to the kind's fields; raise ``FileProblem`` listing every problem.
+
+    Debtors also take custom attributes: a column headed ``attr.<name>``, or a header the
+    profile maps from the key ``attr.<name>``, feeds the attribute <name>."""
     specs = FIELDS[kind]
     names = {spec.name for spec in specs}
+    takes_attributes = kind in ATTRIBUTE_KINDS
     column_map = dict(column_map or {})
     ignore_list = column_map.pop(IGNORE_KEY, []) or []
     if isinstance(ignore_list, str):
         ignore_list = [ignore_list]
     problems: list[RowError] = []
     explicit: dict[str, str] = {}
+    mapped_attributes: dict[str, str] = {}  # attr.<name> → the header the profile names
     ignored_keys = {fold(h) for h in ignore_list if h != "*"} | {fold(h) for h in REPORT_COLUMNS}
     ignore_all_unknown = "*" in ignore_list
     for key, value in column_map.items():
         if key in names:
             explicit[key] = value or ""
+        elif takes_attributes and is_attribute(key):
+            attribute = key[len(ATTRIBUTE_PREFIX) :]
+            problem = attribute_problem(attribute)
+            if problem:
+                ignored_keys.add(fold(value or ""))  # one error for the mapping, not another for its column
+                problems.append(
+                    RowError(
+                        0,
+                        key,
+                        "invalid_attribute",
+                        _("The import profile maps “%(key)s”. %(problem)s")
+                        % {"key": key, "problem": problem},
+                    )
+                )
+            elif value:
+                mapped_attributes[ATTRIBUTE_PREFIX + attribute] = value
+            else:
+                ignored_keys.add(fold(key))  # mapped to nothing: a column so named is skipped
         elif not value:
             ignored_keys.add(fold(key))
         else:
@@ -497,10 +579,26 @@ def plan_columns(header: list[str], *, kind: str, column_map: dict | None = None
             )
 
     folded = [fold(h or "") for h in header]
+    # Columns headed attr.<name>: attributes, never matched to a field by their folded name.
+    headed_attributes: dict[str, list[int]] = {}
+    if takes_attributes:
+        for index, text in enumerate(header):
+            text = (text or "").strip()
+            if not is_attribute(text) or folded[index] in ignored_keys:
+                continue
+            attribute = text[len(ATTRIBUTE_PREFIX) :]
+            problem = attribute_problem(attribute)
+            if problem:
+                problems.append(RowError(1, text, "invalid_attribute", problem))
+            headed_attributes.setdefault(ATTRIBUTE_PREFIX + attribute, []).append(index)
+    attribute_headers = {i for indexes in headed_attributes.values() for i in indexes}
+    everywhere: dict[str, list[int]] = {}
     positions: dict[str, list[int]] = {}
     for index, key in enumerate(folded):
         if key:
-            positions.setdefault(key, []).append(index)
+            everywhere.setdefault(key, []).append(index)
+            if index not in attribute_headers:
+                positions.setdefault(key, []).append(index)
 
     columns: list[tuple[int, FieldSpec]] = []
     used: set[int] = set()
@@ -522,18 +620,7 @@ def plan_columns(header: list[str], *, kind: str, column_map: dict | None = None
                 continue  # mapped to nothing: leave the field out of this import
             found = positions.get(fold(wanted))
             if not found:
-                problems.append(
-                    RowError(
-                        1,
-                        wanted,
-                        "missing_column",
-                        _(
-                            "The import profile maps %(field)s to the column “%(column)s”, "
-                            "which is not in the file."
-                        )
-                        % {"field": spec.name, "column": wanted},
-                    )
-                )
+                problems.append(_not_in_file(spec.name, wanted))
                 continue
         else:
             found = None
@@ -558,23 +645,53 @@ def plan_columns(header: list[str], *, kind: str, column_map: dict | None = None
                     )
                 continue
         if len(found) > 1:
+            problems.append(_duplicate(header[found[0]], len(found)))
+            continue
+        used.add(found[0])
+        columns.append((found[0], spec))
+
+    attributes: list[tuple[int, FieldSpec]] = []
+    for name, wanted in mapped_attributes.items():
+        found = [i for i in everywhere.get(fold(wanted), []) if i not in used]
+        if not found:
+            problems.append(_not_in_file(name, wanted))
+        elif len(found) > 1:
+            problems.append(_duplicate(header[found[0]], len(found)))
+        else:
+            used.add(found[0])
+            attributes.append((found[0], attribute_spec(name)))
+    for name, found in headed_attributes.items():
+        found = [i for i in found if i not in used]
+        if not found or attribute_problem(name[len(ATTRIBUTE_PREFIX) :]):
+            continue
+        if name in mapped_attributes:
             problems.append(
                 RowError(
                     1,
                     header[found[0]],
                     "duplicate_column",
-                    _("The column “%(column)s” appears %(count)s times in the header.")
-                    % {"column": header[found[0]], "count": len(found)},
+                    _(
+                        "%(field)s comes from two columns: “%(mapped)s” (as the import profile maps it) "
+                        "and “%(column)s”. Remove one of them."
+                    )
+                    % {"field": name, "mapped": mapped_attributes[name], "column": header[found[0]]},
                 )
             )
-            continue
-        used.add(found[0])
-        columns.append((found[0], spec))
+        elif len(found) > 1:
+            problems.append(_duplicate(header[found[0]], len(found)))
+        else:
+            used.add(found[0])
+            attributes.append((found[0], attribute_spec(name)))
+    columns.extend(sorted(attributes, key=lambda pair: pair[1].name))
 
     unknown = [
         header[i]
         for i, key in enumerate(folded)
-        if key and i not in used and key not in ignored_keys and not ignore_all_unknown
+        if key
+        and i not in used
+        and i not in attribute_headers
+        and key not in ignored_keys
+        and not ignore_all_unknown
     ]
     if unknown:
         problems.append(
@@ -594,3 +711,23 @@ def plan_columns(header: list[str], *, kind: str, column_map: dict | None = None
     ignored = [header[i] for i, key in enumerate(folded) if key and i not in used]
     unnamed = [i for i, key in enumerate(folded) if not key]
     return ColumnPlan(header=list(header), columns=columns, unnamed=unnamed, ignored=ignored)
+
+
+def _not_in_file(field_name: str, column: str) -> RowError:
+    return RowError(
+        1,
+        column,
+        "missing_column",
+        _("The import profile maps %(field)s to the column “%(column)s”, which is not in the file.")
+        % {"field": field_name, "column": column},
+    )
+
+
+def _duplicate(column: str, count: int) -> RowError:
+    return RowError(
+        1,
+        column,
+        "duplicate_column",
+        _("The column “%(column)s” appears %(count)s times in the header.")
+        % {"column": column, "count": count},
+    )

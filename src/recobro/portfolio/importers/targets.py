@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from recobro.core.audit import Actor
 from recobro.core.models import AuditSource
+from recobro.portfolio.importers.fields import ATTRIBUTE_PREFIX
 from recobro.portfolio.models import (
     ContactPoint,
     Debtor,
@@ -21,6 +22,9 @@ from recobro.portfolio.models import (
 
 # Column types in the staging table.
 TEXT, MONEY, SCORE, DATE, BOOL, ID = "text", "money", "score", "date", "bool", "id"
+#: A JSON object staged as a merge patch (RFC 7396) of the stored one: the keys it names are
+#: set, those it names with null removed, the others kept.
+PATCH = "patch"
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class Target:
     key: tuple[str, ...]
     columns: tuple[tuple[str, str], ...]  # (column, type) staged and inserted, in staging order
     updates: dict[str, tuple[str, ...]]  # field → columns it updates when the field is present
+    # (``ATTRIBUTE_PREFIX`` stands for every ``attr.<name>`` field)
     frozen: tuple[str, ...] = ()  # columns an import may not change
     constants: dict[str, str] = field(default_factory=dict)  # extra insert columns: SQL per vendor key
     touch: bool = True  # has updated_at
@@ -53,6 +58,8 @@ class Target:
     def update_columns(self, present: Iterable[str]) -> list[str]:
         wanted: list[str] = []
         for name in present:
+            if name.startswith(ATTRIBUTE_PREFIX):
+                name = ATTRIBUTE_PREFIX
             for column in self.updates.get(name, ()):
                 if column not in wanted and column not in self.key and column not in self.frozen:
                     wanted.append(column)
@@ -78,6 +85,7 @@ TARGETS: dict[str, Target] = {
             ("is_deceased", BOOL),
             ("is_bankrupt", BOOL),
             ("do_not_contact", BOOL),
+            ("attributes", PATCH),
         ),
         updates={
             "name": ("name",),
@@ -91,8 +99,8 @@ TARGETS: dict[str, Target] = {
             "is_deceased": ("is_deceased",),
             "is_bankrupt": ("is_bankrupt",),
             "do_not_contact": ("do_not_contact",),
+            ATTRIBUTE_PREFIX: ("attributes",),
         },
-        constants={"attributes": "json"},
         repr_sql="s.name",
     ),
     ImportKind.CONTACT_POINTS: Target(
@@ -185,7 +193,14 @@ def _date_json(value: dt.date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-_TO_JSON = {MONEY: _money_json, SCORE: _score_json, DATE: _date_json}
+def _patch_json(value: str | None) -> dict:
+    """A staged patch as the object a new row gets: its keys without the removals."""
+    if not value:
+        return {}
+    return {key: text for key, text in json.loads(value).items() if text is not None}
+
+
+_TO_JSON = {MONEY: _money_json, SCORE: _score_json, DATE: _date_json, PATCH: _patch_json}
 
 
 def record_json(target: Target) -> Callable[[tuple], str]:

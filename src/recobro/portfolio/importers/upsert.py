@@ -33,6 +33,7 @@ from recobro.portfolio.importers.targets import (
     DATE,
     ID,
     MONEY,
+    PATCH,
     SCORE,
     TEXT,
     Target,
@@ -54,8 +55,17 @@ _SQL_TYPES = {
         DATE: "date",
         BOOL: "boolean",
         ID: "bigint",
+        PATCH: "jsonb",
     },
-    "sqlite": {TEXT: "text", MONEY: "decimal", SCORE: "decimal", DATE: "date", BOOL: "bool", ID: "integer"},
+    "sqlite": {
+        TEXT: "text",
+        MONEY: "decimal",
+        SCORE: "decimal",
+        DATE: "date",
+        BOOL: "bool",
+        ID: "integer",
+        PATCH: "text",
+    },
 }
 
 _AUDIT_COLUMNS = (
@@ -76,7 +86,31 @@ def _json_value(expr: str, type_: str) -> str:
         return f"CAST({expr} AS TEXT)"
     if type_ == BOOL and not dialect.is_postgresql():
         return f"json(CASE WHEN {expr} IS NULL THEN NULL WHEN {expr} THEN 'true' ELSE 'false' END)"
+    if type_ == PATCH:
+        return dialect.json_value(expr)
     return expr
+
+
+def _new_value(target: Target, column: str, stored: str, staged: str) -> str:
+    """What an update writes into ``column``: the staged value, or for a patch column the
+    stored object with the staged patch applied."""
+    if target.types[column] == PATCH:
+        return dialect.merge_patch(stored, staged)
+    return staged
+
+
+def _differs(target: Target, column: str, stored: str, staged: str) -> str:
+    if target.types[column] == PATCH:
+        return dialect.patch_changes(stored, staged)
+    return dialect.is_distinct(stored, staged)
+
+
+def _insert_value(target: Target, column: str) -> str:
+    """What an insert writes into ``column`` from the staged row ``s``."""
+    if target.types[column] == PATCH:
+        empty = "CAST('{}' AS jsonb)" if dialect.is_postgresql() else "'{}'"
+        return dialect.merge_patch(empty, f"COALESCE(s.{column}, {empty})")
+    return f"s.{column}"
 
 
 @dataclass
@@ -258,7 +292,7 @@ class Staging:
             for present, group in self.groups.items():
                 columns = t.update_columns(present)
                 differs = (
-                    " OR ".join(dialect.is_distinct(f"d.{c}", f"{self.name}.{c}") for c in columns) or "1 = 0"
+                    " OR ".join(_differs(t, c, f"d.{c}", f"{self.name}.{c}") for c in columns) or "1 = 0"
                 )
                 cursor.execute(
                     f"UPDATE {self.name} SET target_id = d.id{old},"
@@ -370,7 +404,9 @@ class Staging:
                 if not columns or self.scope_empty:
                     continue
                 before = dialect.json_object({c: _json_value(f"d.{c}", t.types[c]) for c in columns})
-                after = dialect.json_object({c: _json_value(f"s.{c}", t.types[c]) for c in columns})
+                after = dialect.json_object(
+                    {c: _json_value(_new_value(t, c, f"d.{c}", f"s.{c}"), t.types[c]) for c in columns}
+                )
                 cursor.execute(
                     f"INSERT INTO {AuditEntry._meta.db_table} ({_AUDIT_COLUMNS})"
                     f" SELECT %s, %s, %s, %s, %s, %s, '{AuditAction.UPDATE}', '{label}',"
@@ -380,7 +416,7 @@ class Staging:
                     f" WHERE s.action = '{UPDATE}' AND s.grp = %s",
                     [*who, group],
                 )
-                sets = ", ".join(f"{c} = s.{c}" for c in columns)
+                sets = ", ".join(f"{c} = {_new_value(t, c, f'{t.table}.{c}', f's.{c}')}" for c in columns)
                 touch, params = (", updated_at = %s", [stamp_db]) if t.touch else ("", [])
                 cursor.execute(
                     f"UPDATE {t.table} SET {sets}{touch} FROM {self.name} s"
@@ -397,7 +433,7 @@ class Staging:
             insert_cols = [*scope_cols, *names, *extra_cols, *stamps]
             select = [
                 *(["%s"] * len(scope_cols)),
-                *(f"s.{c}" for c in names),
+                *(_insert_value(t, c) for c in names),
                 *extra_sql,
                 *(["%s"] * len(stamps)),
             ]

@@ -6,6 +6,7 @@ a document is found in a dict loaded once per job, not with a query per row.
 """
 
 import datetime as dt
+import json
 import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
@@ -27,6 +28,8 @@ from stdnum.pe import cui, ruc
 from recobro.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, minor_units
 from recobro.portfolio.importers.fields import (
     AMOUNT,
+    ATTRIBUTE,
+    ATTRIBUTE_PREFIX,
     BOOLEAN,
     CHOICE,
     CURRENCY,
@@ -36,6 +39,8 @@ from recobro.portfolio.importers.fields import (
     FIELDS,
     TEXT,
     FieldSpec,
+    attribute_spec,
+    is_attribute,
 )
 from recobro.portfolio.importers.formats import (
     ValueProblem,
@@ -61,6 +66,10 @@ from recobro.portfolio.models import (
 Problem = tuple[str, str, str, str]
 
 _MONEY_LIMIT = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES)
+
+#: A row's custom attributes as staged: a JSON merge patch (RFC 7396) of name → text, where
+#: null (an empty cell) removes the attribute. Sorted, so equal rows stage equal text.
+_attributes_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 
 
 # --- Tax ids -------------------------------------------------------------------------
@@ -215,6 +224,9 @@ class RowValidator:
         self.date_format = date_format
         self.present = frozenset(present)
         self.specs = [spec for spec in FIELDS[kind] if spec.name in self.present]
+        #: Custom attributes (debtors): (field name ``attr.<name>``, <name>), sorted.
+        self.attributes = [(n, n[len(ATTRIBUTE_PREFIX) :]) for n in sorted(self.present) if is_attribute(n)]
+        self.specs += [attribute_spec(field_name) for field_name, _name in self.attributes]
         self.names = [spec.name for spec in self.specs]
         self.fields = [(spec.name, self._reader(spec), spec.required) for spec in self.specs]
         self.absent_required = [s.name for s in FIELDS[kind] if s.required and s.name not in self.present]
@@ -271,7 +283,7 @@ class RowValidator:
     # --- readers per field type
 
     def _reader(self, spec: FieldSpec) -> Callable[[Any], Any]:
-        if spec.type == TEXT:
+        if spec.type in (TEXT, ATTRIBUTE):
             return self._text_reader(spec)
         if spec.type == AMOUNT:
             return self._read_amount
@@ -439,6 +451,9 @@ class RowValidator:
             )
         if problems:
             return None, problems
+        attributes = None
+        if self.attributes:
+            attributes = _attributes_json({name: v.get(field_name) for field_name, name in self.attributes})
         return (
             v["external_id"],
             v["name"],
@@ -452,6 +467,7 @@ class RowValidator:
             bool(v.get("is_deceased")),
             bool(v.get("is_bankrupt")),
             bool(v.get("do_not_contact")),
+            attributes,
         ), problems
 
     def _finish_contact_point(self, v: dict[str, Any], problems: list[Problem]):
