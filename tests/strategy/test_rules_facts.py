@@ -2,7 +2,16 @@
 
 from django.utils import translation
 
-from recobro.strategy.rules import ATTRIBUTES_KEY, CATALOGUE, FACTS, FactType, get_fact, parse, to_sql
+from recobro.strategy.rules import (
+    ATTRIBUTES_KEY,
+    CATALOGUE,
+    FACTS,
+    FactType,
+    get_fact,
+    help_entries,
+    parse,
+    to_sql,
+)
 
 
 def test_the_catalogue_names_every_fact_of_the_issue_with_its_type():
@@ -64,3 +73,16 @@ def test_the_engine_is_asked_only_for_the_columns_the_rule_reads():
 
     to_sql(parse("dpd > 1 and attr.region == 'a' or attr.zone is null"), columns, vendor="sqlite")
     assert asked == ["dpd", "attr", "attr"]
+
+
+def test_the_help_panel_lists_every_fact_then_custom_attributes():
+    with translation.override("en"):
+        entries = help_entries()
+    assert [e["name"] for e in entries] == [*(f.name for f in CATALOGUE), "attr.<name>"]
+    assert entries[0] == {
+        "name": "dpd",
+        "type": "a whole number",
+        "label": "days past due",
+        "help": "Days since the oldest open due date; 0 when nothing is overdue.",
+    }
+    assert entries[-1]["type"] == "text"

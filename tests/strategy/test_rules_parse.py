@@ -1,5 +1,6 @@
 """The rule language: what parses, what is refused, and where the error points."""
 
+import pickle
 from decimal import Decimal
 
 import pytest
@@ -222,3 +223,10 @@ def test_validate_and_the_django_validator():
         rule_validator("dpdd > 1")
     assert info.value.code == "invalid_rule"
     assert info.value.messages == ["Unknown fact 'dpdd' at line 1, column 1. Did you mean 'dpd'?"]
+
+
+def test_a_rule_error_survives_pickling():
+    error = pickle.loads(pickle.dumps(error_of("dpd > 1 and\n nope > 2")))
+    assert isinstance(error, RuleError)
+    assert (error.position, error.line, error.column) == (13, 2, 2)
+    assert str(error) == "Unknown fact 'nope' at line 2, column 2."

@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 
 from .errors import RuleError
 from .evaluator import TraceItem, trace_items, value_of
-from .facts import ATTRIBUTES_KEY, CATALOGUE, FACTS, Fact, FactType, get_fact
+from .facts import ATTRIBUTES_KEY, CATALOGUE, FACTS, Fact, FactType, get_fact, help_entries
 from .nodes import Node, conditions
 from .parser import MAX_DEPTH, MAX_LENGTH, parse_node
 from .sql import columns_from, compile_node
@@ -42,10 +42,12 @@ __all__ = [
     "columns_from",
     "evaluate",
     "get_fact",
+    "help_entries",
     "parse",
     "rule_validator",
     "to_sql",
     "trace",
+    "truth",
     "validate",
 ]
 

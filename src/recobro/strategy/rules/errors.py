@@ -30,3 +30,16 @@ class RuleError(ValueError):
 
     def __str__(self) -> str:
         return self.message
+
+    def __reduce__(self):
+        # Picklable (a Celery task may raise it): rebuilt from its parts, not re-translated.
+        return _rebuild, (self.message, self.text, self.position)
+
+
+def _rebuild(message: str, text: str, position: int) -> RuleError:
+    error = RuleError.__new__(RuleError)
+    ValueError.__init__(error, message)
+    error.message, error.text, error.position = message, text, position
+    error.line, error.column = line_and_column(text, position)
+    error.where = ""
+    return error

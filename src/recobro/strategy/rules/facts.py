@@ -154,3 +154,16 @@ def get_fact(name: str) -> Fact | None:
         if ATTRIBUTE_NAME_RE.fullmatch(attribute):
             return Fact(name, _TEXT, attribute, ATTRIBUTE_HELP.help, attribute=attribute)
     return None
+
+
+def help_entries() -> list[dict[str, str]]:
+    """The rule editor's help panel: one entry per fact, then custom attributes, translated."""
+    return [
+        {
+            "name": fact.name,
+            "type": str(TYPE_LABELS[fact.type]),
+            "label": str(fact.label),
+            "help": str(fact.help),
+        }
+        for fact in (*CATALOGUE, ATTRIBUTE_HELP)
+    ]

@@ -59,11 +59,12 @@ class _Compiler:
         if fact.attribute is None:
             return expression
         if self.vendor == "postgresql":
-            # CAST AS jsonb is free on a jsonb column and makes a json column work too.
+            # CAST AS jsonb is free on a jsonb column and makes a json column work too; the key is
+            # cast to text so that ->/->> never take it for an array index, however it is bound.
             self.params += [fact.attribute, fact.attribute]
             return (
-                f"(CASE WHEN jsonb_typeof(CAST({expression} AS jsonb) -> %s) = 'string' "
-                f"THEN CAST({expression} AS jsonb) ->> %s END)"
+                f"(CASE WHEN jsonb_typeof(CAST({expression} AS jsonb) -> CAST(%s AS text)) = 'string' "
+                f"THEN CAST({expression} AS jsonb) ->> CAST(%s AS text) END)"
             )
         path = f'$."{fact.attribute}"'
         self.params += [path, path]
