@@ -3,10 +3,8 @@
 import json
 from decimal import Decimal
 
-import phonenumbers
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db.models import Q
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from recobro.core.admin import OrganizationForm
 from recobro.core.admin_base import StyledForm, scoped_queryset
 from recobro.portfolio.aging import validate_buckets
+from recobro.portfolio.contacts import ContactValueError, normalize_contact
 from recobro.portfolio.importers import FIELDS, MAPPING_HELP
 from recobro.portfolio.importers.fields import (
     ATTRIBUTE_HELP,
@@ -24,7 +23,6 @@ from recobro.portfolio.importers.fields import (
     is_attribute,
 )
 from recobro.portfolio.models import (
-    ContactKind,
     ContactPoint,
     Debtor,
     ImportKind,
@@ -121,28 +119,6 @@ class OrganizationSettingsForm(OrganizationForm):
 # --- Contact points -----------------------------------------------------------------
 
 
-PHONE_KINDS = {ContactKind.MOBILE, ContactKind.LANDLINE, ContactKind.WHATSAPP}
-
-
-def normalize_contact(kind: str, value: str, country: str) -> str:
-    """The normalised form of a contact value: E.164 phones, lower-case emails."""
-    value = (value or "").strip()
-    if kind in PHONE_KINDS:
-        try:
-            number = phonenumbers.parse(value, country)
-        except phonenumbers.NumberParseException as exc:
-            raise ValidationError(_("This is not a phone number."), code="phone") from exc
-        if not phonenumbers.is_valid_number(number):
-            raise ValidationError(
-                _("This is not a valid phone number for %(country)s.") % {"country": country}, code="phone"
-            )
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    if kind == ContactKind.EMAIL:
-        validate_email(value)
-        return value.lower()
-    return " ".join(value.split())
-
-
 class ContactPointForm(forms.ModelForm):
     class Meta:
         model = ContactPoint
@@ -166,7 +142,7 @@ class ContactPointForm(forms.ModelForm):
             country = debtor.organization.country if debtor is not None else "MX"
             try:
                 normalized = normalize_contact(kind, value, country)
-            except ValidationError as exc:
+            except ContactValueError as exc:
                 self.add_error("value", exc)
                 return cleaned
             self.instance.normalized = normalized

@@ -12,9 +12,6 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-import phonenumbers
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import connection
 from django.utils.translation import gettext as _
 from stdnum.ar import cuit
@@ -26,6 +23,7 @@ from stdnum.mx import curp, rfc
 from stdnum.pe import cui, ruc
 
 from recobro.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, minor_units
+from recobro.portfolio.contacts import ContactValueError, normalize_contact
 from recobro.portfolio.importers.fields import (
     AMOUNT,
     ATTRIBUTE,
@@ -53,7 +51,6 @@ from recobro.portfolio.importers.formats import (
     parse_date,
 )
 from recobro.portfolio.models import (
-    ContactKind,
     DateFormat,
     Debtor,
     DocumentKind,
@@ -473,41 +470,10 @@ class RowValidator:
     def _finish_contact_point(self, v: dict[str, Any], problems: list[Problem]):
         kind = v["kind"]
         value = v["value"]
-        normalized = value
-        if kind == ContactKind.EMAIL:
-            normalized = value.lower()
-            try:
-                validate_email(normalized)
-            except ValidationError:
-                problems.append(
-                    (
-                        "value",
-                        "invalid_email",
-                        _("“%(value)s” is not a valid email address.") % {"value": value},
-                        value,
-                    )
-                )
-        elif kind in (ContactKind.MOBILE, ContactKind.LANDLINE, ContactKind.WHATSAPP):
-            try:
-                number = phonenumbers.parse(value, self.country or None)
-                if not phonenumbers.is_valid_number(number):
-                    raise phonenumbers.NumberParseException(0, "invalid")
-                normalized = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-            except phonenumbers.NumberParseException:
-                problems.append(
-                    (
-                        "value",
-                        "invalid_phone",
-                        _(
-                            "“%(value)s” is not a valid phone number "
-                            "(national numbers are read as %(country)s)."
-                        )
-                        % {"value": value, "country": self.country or "international"},
-                        value,
-                    )
-                )
-        else:
-            normalized = " ".join(value.split())
+        try:
+            normalized = normalize_contact(kind, value, self.country)
+        except ContactValueError as error:
+            problems.append(("value", error.code, error.message, value))
         if problems:
             return None, problems
         return (
