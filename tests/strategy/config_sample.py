@@ -134,3 +134,23 @@ strategies:
             stop_on: [payment]
             active: true
 """
+
+
+def make_case(cast, debtor=None, *, portfolio=None, dpd: int = 45, amount: str = "1000.00"):
+    """An open case from one overdue document, built by the case engine."""
+    import datetime as dt
+
+    from recobro.portfolio.engine import refresh_cases
+    from recobro.portfolio.models import Case
+    from tests.conftest import AS_OF, make_document
+
+    portfolio = portfolio or cast.retail
+    debtor = debtor or cast.eva
+    for org in (cast.mx, cast.co):
+        if org.business_date_override != AS_OF:
+            org.business_date_override = AS_OF
+            org.save(update_fields=["business_date_override"])
+    number = f"D-{debtor.pk}-{portfolio.pk}-{dpd}"
+    document = make_document(portfolio, debtor, number, amount, AS_OF - dt.timedelta(days=dpd))
+    refresh_cases(organization=portfolio.organization, as_of=AS_OF)
+    return Case.objects.get(portfolio=portfolio, debtor=debtor), document
