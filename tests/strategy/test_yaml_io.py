@@ -1,0 +1,327 @@
+"""The configuration document: export, import, round trip, every problem with its path,
+nothing half-written."""
+
+import pytest
+
+from recobro.channels.models import Template
+from recobro.core.models import AuditEntry
+from recobro.strategy.models import Segment, Stage, Step, Strategy, StrategySettings, Variant
+from recobro.strategy.services import ConfigurationError
+from recobro.strategy.yaml_io import export_configuration, import_configuration
+from tests.strategy.config_sample import SAMPLE
+
+
+def load(cast, text, org=None, **kwargs):
+    return import_configuration(organization=org or cast.mx, text=text, actor=cast.actor(), **kwargs)
+
+
+def problems(cast, text, org=None) -> list[str]:
+    with pytest.raises(ConfigurationError) as error:
+        load(cast, text, org)
+    return [str(p) for p in error.value.problems]
+
+
+def rows(org) -> dict:
+    """Everything a configuration writes, to compare before and after a refused import."""
+    return {
+        "settings": list(StrategySettings.objects.filter(organization=org).values()),
+        "templates": list(Template.objects.filter(organization=org).values().order_by("pk")),
+        "segments": list(Segment.objects.filter(organization=org).values().order_by("pk")),
+        "stages": list(Stage.objects.filter(organization=org).values().order_by("pk")),
+        "strategies": list(Strategy.objects.filter(organization=org).values().order_by("pk")),
+        "variants": list(Variant.objects.filter(strategy__organization=org).values().order_by("pk")),
+        "steps": list(Step.objects.filter(variant__strategy__organization=org).values().order_by("pk")),
+        "audit": AuditEntry.objects.filter(organization=org).count(),
+    }
+
+
+@pytest.fixture
+def configured(cast):
+    load(cast, SAMPLE)
+    return cast
+
+
+def test_an_import_creates_everything_and_the_export_gives_the_same_text_back(cast):
+    summary = load(cast, SAMPLE)
+    assert summary.by_kind()["step"]["create"] == 4
+    assert (summary.created, summary.deactivated) == (15, 0)
+    assert export_configuration(cast.mx) == SAMPLE
+    settings = StrategySettings.objects.get(organization=cast.mx)
+    assert settings.cycle_hour == 7 and str(settings.broken_promise_factor) == "0.750"
+    call = Step.objects.get(name="Llamada")
+    assert (call.action, call.task_kind, call.condition, call.template) == (
+        "task",
+        "call",
+        "balance >= 1000",
+        None,
+    )
+    assert Step.objects.get(name="Correo de aviso").template == Template.objects.get(code="aviso")
+    assert Variant.objects.get(code="retador").share == 20
+
+
+def test_export_import_export_is_stable_and_a_second_import_changes_nothing(configured):
+    text = export_configuration(configured.mx)
+    before = rows(configured.mx)
+    summary = load(configured, text)
+    assert summary.changes == [] and summary.unchanged == 16
+    assert export_configuration(configured.mx) == text
+    assert rows(configured.mx) == before
+
+
+def test_a_document_copies_to_another_organization(configured):
+    load(configured, export_configuration(configured.mx), org=configured.co)
+    assert export_configuration(configured.co) == export_configuration(configured.mx)
+    assert Segment.objects.filter(organization=configured.co).count() == 2
+
+
+def test_an_unknown_key_is_reported_with_its_path_and_nothing_is_written(cast):
+    text = SAMPLE.replace("            channel: email\n", "            chanel: email\n")
+    assert problems(cast, text) == [
+        "strategies[1].variants[0].steps[0]: unknown key 'chanel' (did you mean 'channel'?)"
+    ]
+    assert rows(cast.mx) == rows(cast.co) | {"audit": 0}
+    assert not Segment.objects.exists()
+
+
+def test_every_problem_is_reported_at_once(cast):
+    text = (
+        SAMPLE.replace("rule: balance >= 50000", "rule: balanse >= 50000")
+        .replace("priority: 20", "priority: 10")
+        .replace("share: 20", "share: 30")
+        .replace("template: aviso", "template: avisos")
+        .replace(
+            "task_kind: call\n            condition: balance", "task_kind: ''\n            condition: balance"
+        )
+        .replace("weekdays: '123456'", "weekdays: '1289'")
+    )
+    found = problems(cast, text)
+    assert found == [
+        "segments[0].rule: Unknown fact 'balanse' at line 1, column 1. Did you mean 'balance'?",
+        "segments[1].priority: priority 10 is already used by segments[0]; each segment needs its own.",
+        "strategies[1].variants[0].steps[0].template: there is no template with the code 'avisos'.",
+        "strategies[1].variants[0].steps[1].weekdays: '1289' is not a set of ISO weekday digits "
+        "(1 = Monday … 7 = Sunday, e.g. 12345).",
+        "strategies[1].variants[0].steps[1].task_kind: a task step needs a task kind "
+        "(call, visit, review, legal_referral, agency_assignment).",
+        "strategies[1].variants: the shares of the variants sum to 110 (80 + 30); they must sum to 100.",
+    ]
+
+
+def test_a_failing_import_leaves_a_configured_organization_as_it_was(configured):
+    before = rows(configured.mx)
+    text = SAMPLE.replace("champion: false", "champion: true").replace("name: Recordatorio\n", "name: Otro\n")
+    assert problems(configured, text) == [
+        "strategies[1].variants: a strategy needs exactly one champion variant; it has 2 (campeon, retador)."
+    ]
+    assert rows(configured.mx) == before
+
+
+def test_a_problem_found_while_writing_rolls_everything_back(configured):
+    """Two strategies that swap stage and segment cannot be written; the template renamed
+    earlier in the same document is not left behind."""
+    before = rows(configured.mx)
+    first, second = "stage: preventiva\n    segment: null", "stage: administrativa\n    segment: saldo-alto"
+    text = (
+        SAMPLE.replace("name: Recordatorio\n", "name: Recordatorio nuevo\n")
+        .replace(first, "@@")
+        .replace(second, first)
+        .replace("@@", second)
+    )
+    found = problems(configured, text)
+    assert len(found) == 1 and "swap their stages and segments" in found[0]
+    assert rows(configured.mx) == before
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ("share: 80", "share: '80%'"),
+            "strategies[1].variants[0].share: must be a whole number, not text ('80%')",
+        ),
+        (("    name: Saldo alto\n", ""), "segments[0]: missing key 'name'"),
+        (("version: 1", "version: 2"), "version: version 2 is not supported; this Recobro reads version 1."),
+        (
+            ("stages:", "etapas:"),
+            "unknown key 'etapas'; the keys here are: version, settings, templates, segments, stages, "
+            "strategies",
+        ),
+        (
+            ("active: true\nsegments:", "active: yes please\nsegments:"),
+            "templates[1].active: must be true or false",
+        ),
+        (("cycle_hour: 7", "cycle_hour: 24"), "settings.cycle_hour: 24 is out of range (0 to 23)."),
+        (
+            ("broken_promise_factor: '0.750'", "broken_promise_factor: '1.5'"),
+            "settings.broken_promise_factor: 1.5",
+        ),
+        (
+            ("    360+: '0.05'\n", ""),
+            "settings.fallback_probability: a probability is needed for every aging bucket",
+        ),
+        (
+            ("stage: preventiva\n", "stage: temprana\n"),
+            "strategies[0].stage: there is no stage with the code 'temprana'.",
+        ),
+        (
+            ("channel: sms\n            template", "channel: fax\n            template"),
+            "steps[0].channel: 'fax' is not one of",
+        ),
+        (("kind: preventive", "kind: early"), "stages[0].kind: 'early' is not one of"),
+        (
+            (
+                "entry_rule: ''\n    exits_when_cured: true\n    priority_weight: '0.50'",
+                "entry_rule: dpd >\n    exits_when_cured: true\n    priority_weight: '0.50'",
+            ),
+            "stages[0].entry_rule: ",
+        ),
+        (("condition: balance >= 1000", "condition: balance >= 'mil'"), "steps[1].condition: "),
+        (("stop_on: [payment]", "stop_on: [payment, rain]"), "steps[0].stop_on: 'rain' is not one of"),
+    ],
+)
+def test_each_bad_document_gets_a_clear_error(cast, change, expected):
+    old, new = change
+    assert old in SAMPLE
+    found = problems(cast, SAMPLE.replace(old, new, 1))
+    assert any(expected in p for p in found), found
+    assert not Segment.objects.exists()
+
+
+def test_a_rule_error_says_where_in_the_rule(cast):
+    found = problems(
+        cast, SAMPLE.replace("rule: balance >= 50000", "rule: balance >= 5000 and dpd betwen 1 and 3")
+    )
+    assert len(found) == 1
+    assert found[0].startswith("segments[0].rule: ") and "'betwen' at line 1, column 25" in found[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("version: 1\nsettings: {}\ntemplates: [\n", "not valid YAML at line 4, column 1"),
+        ("version: 1\nversion: 1\n", "the key 'version' is repeated"),
+        ("- 1\n- 2\n", "the document must be a mapping"),
+        ("a: &x [1]\nb: *x\n", "aliases"),
+        ("version: 1\nsettings: !!python/object:object {}\n", "not valid YAML"),
+    ],
+)
+def test_text_that_is_not_a_safe_yaml_mapping_is_refused(cast, text, expected):
+    found = problems(cast, text)
+    assert any(expected in p for p in found), found
+
+
+def test_objects_left_out_are_deactivated_never_deleted(configured):
+    text = (
+        SAMPLE.replace(
+            "  - code: tarjeta\n    name: Tarjeta\n    priority: 20\n"
+            '    rule: product in ("tarjeta") and dpd between 1 and 90\n'
+            "    description: Clientes de tarjeta\n    active: true\n",
+            "",
+        )
+        .replace("share: 80", "share: 100")
+        .split("      - code: retador\n")[0]
+    )
+    text = text.replace(
+        "          - name: Llamada\n            anchor: stage_entry\n            offset_days: 5\n"
+        "            weekdays: '123456'\n            action: task\n            task_kind: call\n"
+        "            condition: balance >= 1000\n"
+        "            stop_on: [payment, promise, dispute, plan, in_transit]\n            active: true\n",
+        "",
+    )
+    summary = load(configured, text)
+    assert {(c.kind, c.label) for c in summary.changes if c.op == "deactivate"} == {
+        ("segment", "tarjeta"),
+        ("variant", "administrativa-alto / retador"),
+        ("step", "administrativa-alto / retador: Llamada inmediata"),
+        ("step", "administrativa-alto / campeon: Llamada"),
+    }
+    tarjeta = Segment.objects.get(code="tarjeta")
+    assert not tarjeta.is_active and tarjeta.priority == 11
+    retador = Variant.objects.get(code="retador")
+    assert (retador.share, retador.is_champion) == (0, False)
+    assert not Step.objects.get(name="Llamada").is_active
+    assert Step.objects.count() == 4
+    # The export lists what was deactivated, and importing it again changes nothing.
+    exported = export_configuration(configured.mx)
+    assert "code: tarjeta" in exported and "share: 0" in exported
+    assert load(configured, exported).changes == []
+
+
+def test_an_update_is_audited_with_before_and_after(configured):
+    summary = load(configured, SAMPLE.replace("rule: balance >= 50000", "rule: balance >= 60000"))
+    assert [(c.kind, c.label, c.op, c.fields) for c in summary.changes] == [
+        ("segment", "saldo-alto", "update", {"rule": ("balance >= 50000", "balance >= 60000")})
+    ]
+    entry = AuditEntry.objects.filter(object_type="strategy.segment", action="update").get()
+    assert entry.before["rule"] == "balance >= 50000" and entry.after["rule"] == "balance >= 60000"
+    assert entry.context == {"via": "yaml import"}
+
+
+def test_priorities_and_positions_can_be_swapped(configured):
+    text = SAMPLE.replace("priority: 10", "priority: 99").replace("priority: 20", "priority: 10")
+    text = text.replace("priority: 99", "priority: 20").replace("position: 1", "position: 9")
+    text = text.replace("position: 2", "position: 1").replace("position: 9", "position: 2")
+    load(configured, text)
+    assert Segment.objects.get(code="saldo-alto").priority == 20
+    assert Segment.objects.get(code="tarjeta").priority == 10
+    assert Stage.objects.get(code="preventiva").position == 2
+
+
+def test_reordering_steps_keeps_their_identity(configured):
+    call = Step.objects.get(name="Llamada")
+    a, b = SAMPLE.index("          - name: Correo de aviso"), SAMPLE.index("          - name: Llamada\n")
+    end = SAMPLE.index("      - code: retador")
+    text = SAMPLE[:a] + SAMPLE[b:end] + SAMPLE[a:b] + SAMPLE[end:]
+    load(configured, text)
+    call.refresh_from_db()
+    assert call.position == 1
+    assert Step.objects.get(name="Correo de aviso").position == 2
+
+
+def test_a_dry_run_reports_the_changes_and_writes_nothing(configured):
+    before = rows(configured.mx)
+    summary = load(
+        configured, SAMPLE.replace("share: 80", "share: 70").replace("share: 20", "share: 30"), dry_run=True
+    )
+    assert summary.dry_run and summary.updated == 2
+    assert rows(configured.mx) == before
+
+
+def test_a_template_in_two_languages_is_named_with_its_language(configured):
+    english = (
+        "  - code: recordatorio\n    channel: sms\n    language: en\n    name: Reminder\n"
+        "    subject: ''\n    body: Hi, your balance is due soon.\n    active: true\n"
+    )
+    text = SAMPLE.replace("segments:\n", english + "segments:\n", 1)
+    assert problems(configured, text) == [
+        "strategies[0].variants[0].steps[0].language: template 'recordatorio' exists for sms in several "
+        "languages (en, es); say which with language."
+    ]
+    load(
+        configured,
+        text.replace("template: recordatorio\n", "template: recordatorio\n            language: en\n"),
+    )
+    assert Step.objects.get(name="SMS antes del vencimiento").template.language == "en"
+    exported = export_configuration(configured.mx)
+    assert "template: recordatorio\n            language: en\n" in exported
+    assert load(configured, exported).changes == []
+
+
+def test_an_active_step_needs_an_active_template(configured):
+    text = SAMPLE.replace(
+        "    body: Hola {{ debtor.name }}, tu saldo vence pronto.\n    active: true",
+        "    body: Hola {{ debtor.name }}, tu saldo vence pronto.\n    active: false",
+    )
+    assert problems(configured, text) == [
+        "strategies[0].variants[0].steps[0].template: template recordatorio (sms, es) is inactive; "
+        "an active step needs an active template."
+    ]
+
+
+def test_a_strategy_left_out_cannot_keep_the_place_of_a_new_one(configured):
+    text = SAMPLE.replace("code: preventiva-general", "code: preventiva-nueva")
+    assert problems(configured, text) == [
+        "strategies[0].segment: strategy 'preventiva-general', which this document leaves out, still holds "
+        "stage and segment preventiva / —; keep its code for this strategy, or move it to another stage or "
+        "segment first."
+    ]
