@@ -6,3 +6,6 @@ class StrategyConfig(AppConfig):
     name = "recobro.strategy"
     label = "strategy"
     verbose_name = _("Strategy")
+
+    def ready(self):
+        from recobro.strategy import case_admin  # noqa: F401  the strategy panel of the case page
