@@ -132,6 +132,12 @@ CELERY_TASK_ALWAYS_EAGER = env_bool(
 )
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "UTC"
+# The daily cycle: beat looks for organizations whose local cycle hour has passed
+# (recobro.strategy.schedule). Without a broker the serving process does it in a thread.
+CELERY_BEAT_SCHEDULE = {
+    "strategy-run-due-cycles": {"task": "recobro.strategy.run_due_cycles", "schedule": 15 * 60},
+}
+RECOBRO_EMBEDDED_SCHEDULER = env_bool("RECOBRO_EMBEDDED_SCHEDULER", True)
 
 # --- Logging ---------------------------------------------------------------
 LOGGING = {

@@ -37,6 +37,7 @@ from recobro.core.models import (
     Role,
 )
 from recobro.demo import files as demo_files
+from recobro.demo import simulation as demo_simulation
 from recobro.demo.accounts import COUNTER, OrganizationData, generate_organization
 from recobro.demo.files import ImportFile, ProfileSpec
 from recobro.demo.spec import DEMO_API_KEY_NAME, DEMO_PASSWORD, DEMO_URL, ORGANIZATIONS, OrganizationSpec
@@ -110,8 +111,12 @@ def load_demo(
     reset: bool = False,
     directory: Path | None = None,
     progress: Progress | None = None,
+    days: int = 0,
 ) -> DemoResult:
-    """Create the demo organizations that are missing (all of them with ``reset``)."""
+    """Create the demo organizations that are missing (all of them with ``reset``).
+
+    With ``days``, a new organization is built as of that many days ago and its collection
+    strategy is simulated up to today (``recobro.demo.simulation``)."""
     say = progress or (lambda message: None)
     directory = directory or Path(settings.VAR_DIR) / "demo"
     summaries, logins = [], []
@@ -125,12 +130,13 @@ def load_demo(
         api_key = None
         if created:
             organization, api_key = build_organization(
-                spec, seed=seed, scale=scale, directory=directory, say=say
+                spec, seed=seed, scale=scale, directory=directory, say=say, days=days
             )
         else:
             # Days pass: bring days past due and buckets to today's business date (a no-op
             # on the day of the load). The ledger itself is kept as it is.
             refresh_cases(organization=organization)
+        demo_simulation.bring_to_life(organization, days=days, seed=seed, say=say)
         logins += ensure_users(organization, spec)
         summary = summarize(organization, created=created)
         summary.api_key = api_key
@@ -146,7 +152,7 @@ def is_complete(organization: Organization) -> bool:
 
 
 def build_organization(
-    spec: OrganizationSpec, *, seed: int, scale: float, directory: Path, say: Progress
+    spec: OrganizationSpec, *, seed: int, scale: float, directory: Path, say: Progress, days: int = 0
 ) -> tuple[Organization, str]:
     say(_("Creating %(name)s…") % {"name": spec.name})
     organization = Organization.objects.create(
@@ -157,6 +163,7 @@ def build_organization(
         currency=spec.currency,
         locale=spec.locale,
         payment_reference_prefix=_free_reference_prefix(spec.reference_prefix),
+        business_date_override=demo_simulation.starting_date(spec.timezone, days) if days else None,
     )
     portfolios = {
         p.code: Portfolio.objects.create(
@@ -367,6 +374,7 @@ def drop_organization(organization: Organization) -> None:
 
     The ledger protects its rows from accidental deletes, so they go in dependency order.
     """
+    demo_simulation.drop_strategy(organization)
     for job in ImportJob.objects.filter(organization=organization).exclude(file=""):
         job.file.delete(save=False)
     for model in (Allocation, Payment, Case, Document, ContactPoint, ImportJob, Debtor, ImportProfile):
