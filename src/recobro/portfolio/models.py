@@ -285,6 +285,11 @@ class Document(models.Model):
                 ),
                 name="document_balance_within_original",
             ),
+            # Payments set a document paid exactly when its balance reaches 0 and reopen it
+            # when a reversal gives some back; imports refuse a paid row with a balance.
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(balance=0), name="document_paid_has_no_balance"
+            ),
         ]
         indexes = [
             models.Index(fields=["portfolio", "debtor", "status"]),

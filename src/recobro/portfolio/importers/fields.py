@@ -322,7 +322,7 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
             "balance",
             AMOUNT,
             False,
-            gettext_lazy("Amount still owed; empty means the whole amount."),
+            gettext_lazy("Amount still owed; empty means the whole amount (0 for a paid document)."),
             ("saldo", "saldo pendiente", "open balance", "saldo actual"),
         ),
         _field(
@@ -336,7 +336,10 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
             "status",
             CHOICE,
             False,
-            gettext_lazy("open, paid, written_off, disputed, cancelled or refinanced. Default: open."),
+            gettext_lazy(
+                "open, paid, written_off, disputed, cancelled or refinanced. Default: open. A paid "
+                "document's balance is 0."
+            ),
             ("estado", "estatus"),
             choices=DocumentStatus,
             synonyms={

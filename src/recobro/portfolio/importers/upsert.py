@@ -39,7 +39,7 @@ from recobro.portfolio.importers.targets import (
     Target,
     payment_source_for,
 )
-from recobro.portfolio.models import Debtor, DocumentKind, ImportKind, Portfolio
+from recobro.portfolio.models import Debtor, DocumentKind, DocumentStatus, ImportKind, Portfolio
 
 CREATE, UPDATE, UNCHANGED = "c", "u", "n"
 
@@ -340,7 +340,33 @@ class Staging:
     def _document_conflicts(self) -> list[Conflict]:
         found: list[Conflict] = []
         credit = f"'{DocumentKind.CREDIT_NOTE}'"
+        paid = f"'{DocumentStatus.PAID}'"
         with connection.cursor() as cursor:
+            for present, group in self.groups.items():
+                if "balance" in present and "status" in present:
+                    continue  # the row validation already checked them together
+                status = "s.status" if "status" in present else "d.status"
+                balance = "s.balance" if "balance" in present else "d.balance"
+                cursor.execute(
+                    f"SELECT s.line, {dialect.money_text(balance)}"
+                    f" FROM {self.name} s JOIN {self.target.table} d ON d.id = s.target_id"
+                    f" WHERE s.grp = %s AND {status} = {paid} AND {balance} <> 0 ORDER BY s.line",
+                    [group],
+                )
+                for line, balance_text in cursor.fetchall():
+                    if "status" in present:  # paid now, with the balance stored
+                        field, value = "status", DocumentStatus.PAID
+                        message = _(
+                            "A paid document has a balance of 0, and this one's stored balance is "
+                            "%(balance)s; include the balance column to change both together."
+                        ) % {"balance": balance_text}
+                    else:  # a balance for a document stored as paid
+                        field, value = "balance", balance_text
+                        message = _(
+                            "This document is stored as paid, and a paid document has a balance of 0, not "
+                            "%(balance)s; include the status column to reopen it."
+                        ) % {"balance": balance_text}
+                    found.append(Conflict(line, field, "paid_with_balance", message, str(value)))
             for present, group in self.groups.items():
                 if "balance" in present and "kind" in present:
                     continue  # the row validation already checked amount, balance and kind together

@@ -54,6 +54,7 @@ from recobro.portfolio.models import (
     DateFormat,
     Debtor,
     DocumentKind,
+    DocumentStatus,
     ImportKind,
     NumberFormat,
     TaxIdType,
@@ -487,13 +488,28 @@ class RowValidator:
 
     def _finish_document(self, v: dict[str, Any], problems: list[Problem]):
         kind = v.get("kind") or DocumentKind.INVOICE
+        status = v.get("status") or DocumentStatus.OPEN
         original = v["original_amount"]
         balance = v.get("balance")
         ok = self._money("original_amount", original, problems)
         ok = (balance is None or self._money("balance", balance, problems)) and ok
         if ok:
             if balance is None:
-                balance = original
+                # The whole amount is owed, unless the document is paid.
+                balance = Decimal(0) if status == DocumentStatus.PAID else original
+            if status == DocumentStatus.PAID and balance != 0:
+                problems.append(
+                    (
+                        "balance",
+                        "paid_with_balance",
+                        _(
+                            "A paid document has a balance of 0, not %(balance)s: send balance 0, or the "
+                            "status that goes with what is still owed (open, disputed…)."
+                        )
+                        % {"balance": balance},
+                        str(balance),
+                    )
+                )
             if kind == DocumentKind.CREDIT_NOTE:
                 if original >= 0:
                     problems.append(
@@ -546,7 +562,7 @@ class RowValidator:
             original,
             balance,
             self.currency,
-            v.get("status") or "open",
+            status,
         ), problems
 
     def _finish_payment(self, v: dict[str, Any], problems: list[Problem]):
