@@ -7,7 +7,7 @@ RUN := $(UV) run --frozen
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test setup migrate lint format bench bench-import bench-cases e2e-deps messages
+.PHONY: demo test setup migrate lint format bench bench-import bench-cases bench-cycle e2e-deps messages
 
 $(TOOLS)/bin/uv:
 	@echo "uv not found: installing it into $(TOOLS)/ with pip"
@@ -38,13 +38,16 @@ format: setup
 	$(RUN) ruff format src tests bench
 	$(RUN) ruff check --fix .
 
-bench: bench-import bench-cases
+bench: bench-import bench-cases bench-cycle
 
 bench-import: setup
 	$(RUN) python bench/bench_import.py
 
 bench-cases: setup
 	$(RUN) python bench/bench_cases.py
+
+bench-cycle: setup
+	$(RUN) python bench/bench_cycle.py $(BENCH_ARGS)
 
 e2e-deps:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
