@@ -422,7 +422,7 @@ def load_ledger(org, portfolios: dict, *, cases: int, docs_per_case: int, seed: 
     )
     sqlite_sync = None
     replica = _is_pg() and _is_superuser()
-    if not _is_pg():
+    if not _is_pg() and not connection.in_atomic_block:  # (the pragma is refused inside one)
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA synchronous")
             sqlite_sync = cursor.fetchone()[0]
@@ -467,6 +467,8 @@ def load_ledger(org, portfolios: dict, *, cases: int, docs_per_case: int, seed: 
                 for key in ("debtors", "contacts", "documents", "payments", "allocations"):
                     table, columns = tables[key]
                     load_rows(table, columns, rows[key])
+                if replica:  # back to normal before the commit (or a caller's transaction goes on)
+                    cursor.execute("SET LOCAL session_replication_role = DEFAULT")
             loaded += time.perf_counter() - start
         if failure:
             raise failure[0]
