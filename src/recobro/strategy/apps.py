@@ -9,3 +9,6 @@ class StrategyConfig(AppConfig):
 
     def ready(self):
         from recobro.strategy import case_admin  # noqa: F401  the strategy panel of the case page
+        from recobro.strategy.schedule import start_embedded_scheduler
+
+        start_embedded_scheduler()  # only in the serving process, without a broker (schedule.py)

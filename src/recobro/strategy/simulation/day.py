@@ -283,9 +283,7 @@ def pending_promises(*, organization: Organization, day: dt.date) -> dict[int, t
 
     promises: dict[int, tuple[Decimal, int]] = {}
     for case_id, amount, promised_on in (
-        PromiseToPay.objects.filter(
-            organization=organization, status=PromiseStatus.PENDING
-        )
+        PromiseToPay.objects.filter(organization=organization, status=PromiseStatus.PENDING)
         .order_by("promised_on", "pk")
         .values_list("case_id", "amount", "promised_on")
     ):
