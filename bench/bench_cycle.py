@@ -29,6 +29,7 @@ private memory (RssAnon) of the database's backends, sampled while the cycle run
 import argparse
 import datetime as dt
 import os
+import re
 import resource
 import sys
 import threading
@@ -182,6 +183,62 @@ def _rss_anon_kb(pid: int) -> int:
     return 0
 
 
+class StatementClock:
+    """Database time per kind of statement ("INSERT INTO strategy_action", "UPDATE
+    portfolio_case"…), on every connection the cycle opens (the PostgreSQL workers too:
+    each new connection gets the wrapper), summed over connections."""
+
+    PATTERN = re.compile(
+        r"^\s*(CREATE TEMP TABLE|INSERT INTO|UPDATE|DELETE FROM|SELECT|ANALYZE|DROP TABLE IF EXISTS|WITH)"
+        r"\s*(?:temp\.)?(\w*)",
+        re.IGNORECASE,
+    )
+
+    def __init__(self) -> None:
+        self.seconds: Counter = Counter()
+        self.count: Counter = Counter()
+        self.lock = threading.Lock()
+
+    def __call__(self, execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            elapsed = time.perf_counter() - start
+            match = self.PATTERN.match(sql)
+            label = f"{match.group(1).upper()} {match.group(2)}".strip() if match else sql[:40]
+            with self.lock:
+                self.seconds[label] += elapsed
+                self.count[label] += 1
+
+    def _attach(self, sender, connection, **kwargs) -> None:
+        if self not in connection.execute_wrappers:
+            connection.execute_wrappers.append(self)
+
+    def __enter__(self):
+        from django.db import connection
+        from django.db.backends.signals import connection_created
+
+        connection_created.connect(self._attach)
+        connection.ensure_connection()
+        self._attach(None, connection)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from django.db import connection
+        from django.db.backends.signals import connection_created
+
+        connection_created.disconnect(self._attach)
+        if self in connection.execute_wrappers:
+            connection.execute_wrappers.remove(self)
+
+    def top(self, n: int = 12) -> dict[str, dict]:
+        return {
+            label: {"s": round(seconds, 2), "statements": self.count[label]}
+            for label, seconds in self.seconds.most_common(n)
+        }
+
+
 def cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -208,7 +265,7 @@ def timed_cycle(org, as_of: dt.date, admin_url: str | None) -> dict:
 
     clock = PhaseClock()
     cpu = cpu_s()
-    with BackendMemory(admin_url) as memory:
+    with BackendMemory(admin_url) as memory, StatementClock() as statements:
         start = time.perf_counter()
         counts = run_cycle(organization=org, as_of=as_of, progress=clock)
         seconds = time.perf_counter() - start
@@ -216,12 +273,17 @@ def timed_cycle(org, as_of: dt.date, admin_url: str | None) -> dict:
         "seconds": round(seconds, 2),
         "python_cpu_s": round(cpu_s() - cpu, 2),
         "phases_s": clock.phases(seconds),
+        "statements_s": statements.top(),
         "chunks": clock.chunks,
         "counts": counts,
         "database_peak_private_mb": round(memory.peak_total_kb / 1024, 1) if admin_url else None,
         "database_peak_backend_mb": round(memory.peak_backend_kb / 1024, 1) if admin_url else None,
         "process_peak_rss_mb": common.peak_rss_mb(),
     }
+
+
+def _slowest(run: dict, n: int = 6) -> str:
+    return ", ".join(f"{label} {v['s']} s" for label, v in list(run["statements_s"].items())[:n])
 
 
 # --- the naive per-case version ---------------------------------------------------------------
@@ -570,6 +632,7 @@ def main() -> None:
         r["first_run"] = first
         r["after_first_run"] = after_first = table_counts(org)
         print(f"  (a) run_cycle {day}, first run: {first['seconds']} s {first['phases_s']}")
+        print(f"      slowest statements: {_slowest(first)}")
         print(f"      {after_first}")
 
         again = timed_cycle(org, day, admin_url)
@@ -579,6 +642,7 @@ def main() -> None:
             k: after_again[k] - after_first[k] for k in after_again if k != "promises_pending"
         }
         print(f"  (b) same day again: {again['seconds']} s, new rows {r['rerun_new_rows']}")
+        print(f"      slowest statements: {_slowest(again)}")
 
         # The next business day: its payments come in, the clock moves.
         r["next_day_payments"] = cycle_data.pay_day(org, next_day)
@@ -616,6 +680,7 @@ def main() -> None:
         after_next = table_counts(org)
         r["next_day_new_rows"] = {k: after_next[k] - before_next[k] for k in after_next}
         print(f"  (c) next day {next_day}: {nxt['seconds']} s {nxt['phases_s']}")
+        print(f"      slowest statements: {_slowest(nxt)}")
         print(f"      new rows {r['next_day_new_rows']}")
 
         r["comparison"] = comparison = compare(naive, engine_decisions(org, sample, next_day))
