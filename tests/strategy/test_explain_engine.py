@@ -36,7 +36,9 @@ def _add_strategies(org, config):
 
     def strategy(code, stage):
         s = Strategy.objects.create(organization=org, code=code, name=code.title(), stage=stage)
-        return Variant.objects.create(strategy=s, code="v", name="Única", is_champion=True, share=100, position=1)
+        return Variant.objects.create(
+            strategy=s, code="v", name="Única", is_champion=True, share=100, position=1
+        )
 
     preventive = strategy("preventiva", config.preventive)
     Step.objects.create(
@@ -107,8 +109,8 @@ def population(cast):
         paid_on=D0 - DAY, actor=actor,
     )  # fmt: skip
     record_payment(
-        organization=org, portfolio=cast.retail, debtor=cases["payment-edge"].debtor, amount=Decimal("200.00"),
-        paid_on=D0 - DAY, actor=actor,
+        organization=org, portfolio=cast.retail, debtor=cases["payment-edge"].debtor,
+        amount=Decimal("200.00"), paid_on=D0 - DAY, actor=actor,
     )  # fmt: skip
     julio = cases["promises"]
     PromiseToPay.objects.create(
@@ -205,8 +207,9 @@ def test_explain_predicts_what_the_cycle_does_day_after_day(population):
         paid_on=D0 + DAY, actor=actor,
     )  # fmt: skip
     move_case_stage(
-        case=cases["judicial"], stage=config.extrajudicial, reason_note="Revisión", actor=actor, as_of=D0 + DAY
-    )
+        case=cases["judicial"], stage=config.extrajudicial, reason_note="Revisión", actor=actor,
+        as_of=D0 + DAY,
+    )  # fmt: skip
     day(D0 + 4 * DAY)  # Saturday: the call waits for a weekday, the rest catches up
     day(D0 + 6 * DAY)  # Monday
     day(D0 + 20 * DAY)  # a long gap: stale steps
