@@ -322,7 +322,10 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
             "balance",
             AMOUNT,
             False,
-            gettext_lazy("Amount still owed; empty means the whole amount (0 for a paid document)."),
+            gettext_lazy(
+                "Amount still owed; empty means the whole amount (0 for a paid document). Never more than "
+                "the amount less what payments recorded in Recobro settled."
+            ),
             ("saldo", "saldo pendiente", "open balance", "saldo actual"),
         ),
         _field(

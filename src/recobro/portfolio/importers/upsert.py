@@ -6,9 +6,12 @@ it in chunks while the file is still being read (PostgreSQL: ``COPY``; SQLite:
 ``executemany``), so memory holds one chunk, never the file. Then, in one transaction:
 
 1. link each staged row to the stored row with its key and mark it create / update /
-   unchanged, comparing only the columns the file (or API call) carries;
+   unchanged, comparing only the columns the file (or API call) carries; a document's
+   balance is held to what payments recorded in Recobro left of it, so that re-importing
+   an ERP file does not undo them (``Staging._hold_paid_balances``);
 2. find conflicts only the database can see (a payment imported before with another
-   amount; a balance left above a lowered amount);
+   amount; a balance left above a lowered amount; an amount below what payments settled;
+   a balance on a document stored as paid);
 3. audit the updates (before/after built in SQL with ``json_object`` /
    ``jsonb_build_object``), update the changed rows, insert the new ones and audit them.
 
@@ -39,7 +42,7 @@ from recobro.portfolio.importers.targets import (
     Target,
     payment_source_for,
 )
-from recobro.portfolio.models import Debtor, DocumentKind, DocumentStatus, ImportKind, Portfolio
+from recobro.portfolio.models import Allocation, Debtor, DocumentKind, DocumentStatus, ImportKind, Portfolio
 
 CREATE, UPDATE, UNCHANGED = "c", "u", "n"
 
@@ -167,6 +170,7 @@ class Staging:
         #: refreshes the whole portfolio and stops asking).
         self.want_debtor_ids = True
         self.staged = 0
+        self._allocations: bool | None = None
 
     # --- lifecycle
 
@@ -279,7 +283,8 @@ class Staging:
 
     def link(self) -> None:
         """Find each staged row's stored row and mark it update or unchanged; the rest stay
-        marked create (the column's default)."""
+        marked create (the column's default). A document's staged balance is first held to
+        what Recobro's payments left of it (``_hold_paid_balances``)."""
         t = self.target
         join = " AND ".join(f"d.{k} = {self.name}.{k}" for k in t.key)
         old = ", old_debtor_id = d.debtor_id" if "debtor_id" in t.column_names else ""
@@ -294,14 +299,66 @@ class Staging:
                 differs = (
                     " OR ".join(_differs(t, c, f"d.{c}", f"{self.name}.{c}") for c in columns) or "1 = 0"
                 )
-                cursor.execute(
+                mark = (
                     f"UPDATE {self.name} SET target_id = d.id{old},"
                     f" action = CASE WHEN {differs} THEN '{UPDATE}' ELSE '{UNCHANGED}' END"
-                    f" FROM {t.table} d WHERE d.{t.scope} = %s AND {join} AND {self.name}.grp = %s",
-                    [self.scope_id, group],
+                    f" FROM {t.table} d WHERE d.{t.scope} = %s AND {join} AND {self.name}.grp = %s"
                 )
+                cursor.execute(mark, [self.scope_id, group])
+                holds = t.kind == ImportKind.DOCUMENTS and "balance" in present and self._any_allocation()
+                if holds and self._hold_paid_balances(cursor, present, group):
+                    # Mark again the rows whose balance (or status) was held.
+                    cursor.execute(f"{mark} AND {self.name}.action IS NULL", [self.scope_id, group])
             if dialect.is_postgresql():
                 cursor.execute(f"ANALYZE {self.name} (action)", [])  # plan the writes by the marks
+
+    def _any_allocation(self) -> bool:
+        """Whether the organization has allocations at all (asked once per import): a
+        portfolio loaded from an ERP without payments in Recobro skips the balance hold."""
+        if self._allocations is None:
+            self._allocations = Allocation.objects.filter(organization=self.organization).exists()
+        return self._allocations
+
+    def _allocated(self, group: int | None = None) -> str:
+        """Per stored document of the staged rows (of ``group``, or all): the cents that
+        payments recorded in Recobro settled of it (their allocations)."""
+        in_group = "" if group is None else f" AND grp = {int(group)}"
+        return (
+            f"(SELECT al.document_id, SUM({dialect.cents('al.amount')}) AS cents"
+            f" FROM {Allocation._meta.db_table} al WHERE al.document_id IN"
+            f" (SELECT target_id FROM {self.name} WHERE target_id IS NOT NULL{in_group})"
+            f" GROUP BY al.document_id)"
+        )
+
+    def _hold_paid_balances(self, cursor, present: frozenset[str], group: int) -> int:
+        """Re-importing a balance must not undo payments recorded in Recobro.
+
+        The ERP's balance is the truth for the documents it sends, except that a document
+        with allocations (payments recorded, imported or allocated in Recobro) never gets a
+        balance above its amount less what those payments settled: an ERP file exported
+        before it heard of them would otherwise open up again what they paid. A lower
+        balance is taken as sent (the ERP knows of other payments). When what is left is 0
+        and the row says "open", the document stays paid, as the payments left it.
+
+        Rows so held are marked for linking again (``action`` NULL). An amount below what
+        the payments settled is a conflict (``_document_conflicts``); meanwhile its balance
+        is held at 0. Returns the number of rows held."""
+        s = self.name
+        balance = dialect.cents(f"{s}.balance")
+        left = f"({dialect.cents(f'{s}.original_amount')} - a.cents)"
+        held = f"CASE WHEN {balance} > {left} THEN {dialect.greatest(left, '0')} ELSE {balance} END"
+        sets = [f"balance = {dialect.money(held)}"]
+        wanted = [f"{balance} > {left}"]
+        if "status" in present:
+            reopened = f"{s}.status = '{DocumentStatus.OPEN}' AND {held} = 0"
+            sets.append(f"status = CASE WHEN {reopened} THEN '{DocumentStatus.PAID}' ELSE {s}.status END")
+            wanted.append(f"({reopened})")
+        cursor.execute(
+            f"UPDATE {s} SET {', '.join(sets)}, action = NULL FROM {self._allocated(group)} a"
+            f" WHERE a.document_id = {s}.target_id AND {s}.grp = %s AND ({' OR '.join(wanted)})",
+            [group],
+        )
+        return cursor.rowcount
 
     def conflicts(self) -> list[Conflict]:
         """Rows the database refuses although each is valid on its own."""
@@ -367,6 +424,21 @@ class Staging:
                             "%(balance)s; include the status column to reopen it."
                         ) % {"balance": balance_text}
                     found.append(Conflict(line, field, "paid_with_balance", message, str(value)))
+            if not self.scope_empty and self._any_allocation():
+                cursor.execute(
+                    f"SELECT s.line, {dialect.money_text('s.original_amount')},"
+                    f" {dialect.money_text(dialect.money('a.cents'))}"
+                    f" FROM {self.name} s JOIN {self._allocated()} a ON a.document_id = s.target_id"
+                    f" WHERE {dialect.cents('s.original_amount')} < a.cents ORDER BY s.line",
+                    [],
+                )
+                for line, amount_text, allocated_text in cursor.fetchall():
+                    message = _(
+                        "Payments recorded in Recobro settled %(allocated)s of this document, more than "
+                        "its new amount %(amount)s. Reverse those payments in Recobro first."
+                    ) % {"allocated": allocated_text, "amount": amount_text}
+                    code = "amount_below_payments"
+                    found.append(Conflict(line, "original_amount", code, message, amount_text))
             for present, group in self.groups.items():
                 if "balance" in present and "kind" in present:
                     continue  # the row validation already checked amount, balance and kind together
