@@ -160,6 +160,6 @@ UNFOLD = {
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": True,
-        "navigation": "recobro.core.admin_site.sidebar_navigation",
+        "navigation": "recobro.strategy.admin.sidebar_navigation",
     },
 }
