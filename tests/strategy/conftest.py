@@ -24,10 +24,22 @@ from decimal import Decimal
 
 import pytest
 
-from recobro.channels.models import Template
+from recobro.channels.models import Message, Template
 from recobro.portfolio.models import ContactPoint, Debtor, Document
 from recobro.strategy.engine import run_cycle
-from recobro.strategy.models import Segment, Stage, Step, Strategy, StrategySettings, Variant
+from recobro.strategy.models import (
+    Action,
+    CaseState,
+    CycleRun,
+    Segment,
+    Stage,
+    StageTransition,
+    Step,
+    Strategy,
+    StrategySettings,
+    Task,
+    Variant,
+)
 from tests.conftest import AS_OF, make_document
 
 __all__ = ["AS_OF", "days", "make_document"]
@@ -221,3 +233,52 @@ def owes(
 
 def cycle(cast, day: dt.date, **kw) -> dict:
     return run_cycle(organization=cast.mx, as_of=day, **kw)
+
+
+OUTPUTS = (CaseState, StageTransition, Action, Message, Task, CycleRun)
+
+
+def _sorted(rows) -> list[tuple]:
+    return sorted(rows, key=lambda row: [(value is None, str(value)) for value in row])
+
+
+def snapshot() -> dict:
+    """The cycle's outputs by their natural keys (the ids of new rows differ from run to run)."""
+    return {
+        "links": _sorted(
+            Action.objects.values_list(
+                "case_id", "step_id", "due_on", "message__channel", "message__contact_point_id", "task__kind"
+            )
+        ),
+        "states": _sorted(CaseState.objects.values_list()),
+        "transitions": _sorted(
+            StageTransition.objects.values_list(
+                "case_id", "from_stage_id", "to_stage_id", "business_date", "reason"
+            )
+        ),
+        "actions": _sorted(
+            Action.objects.values_list(
+                "case_id", "step_id", "variant_id", "due_on", "business_date", "status", "skip_reason"
+            )
+        ),
+        "messages": _sorted(
+            Message.objects.values_list(
+                "case_id", "channel", "contact_point_id", "template_id", "business_date", "status"
+            )
+        ),
+        "tasks": _sorted(
+            Task.objects.values_list("case_id", "kind", "title", "status", "due_on", "priority")
+        ),
+    }
+
+
+#: Days from AS_OF to the due date of ``populate``'s debtors: every stage, and steps falling due.
+POPULATE_DUE = (3, -1, -2, -4, -7, -30, -62, -70, -125, -200, 0)
+
+
+def populate(cast, n: int, prefix: str = "P") -> None:
+    """n debtors over every stage, with a mobile each (every third one an email too)."""
+    for i in range(n):
+        email = f"{prefix.lower()}{i}@example.com" if i % 3 == 0 else None
+        debtor = new_debtor(cast, f"{prefix}{i:03d}", phone=f"+52811{i:07d}", email=email)
+        owes(cast, debtor, f"{1000 + 700 * (i % 13)}.00", days(POPULATE_DUE[i % len(POPULATE_DUE)]))

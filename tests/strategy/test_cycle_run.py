@@ -10,55 +10,30 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from recobro.channels.models import Message
 from recobro.negotiation.models import PromiseToPay
 from recobro.portfolio.models import Case, Debtor, Document
 from recobro.strategy.engine import CycleError, run
 from recobro.strategy.models import (
-    Action,
     CaseState,
     CycleRun,
     Segment,
     Stage,
-    StageTransition,
     Step,
     StrategySettings,
-    Task,
     Variant,
 )
 from recobro.strategy.tasks import run_cycle_task
-from tests.strategy.conftest import AS_OF, build_strategy_config, cycle, days, new_debtor, owes
-
-OUTPUTS = (CaseState, StageTransition, Action, Message, Task, CycleRun)
-
-
-def snapshot() -> dict:
-    return {
-        "states": sorted(CaseState.objects.values_list()),
-        "transitions": sorted(
-            StageTransition.objects.values_list(
-                "case_id", "from_stage_id", "to_stage_id", "business_date", "reason"
-            )
-        ),
-        "actions": sorted(
-            Action.objects.values_list(
-                "case_id", "step_id", "variant_id", "due_on", "business_date", "status", "skip_reason"
-            )
-        ),
-        "messages": sorted(
-            Message.objects.values_list(
-                "case_id", "channel", "contact_point_id", "template_id", "business_date", "status"
-            )
-        ),
-        "tasks": sorted(Task.objects.values_list("case_id", "kind", "title", "status", "due_on", "priority")),
-    }
-
-
-def populate(cast, n: int, prefix: str = "P") -> None:
-    """n debtors over every stage, with a mobile each."""
-    for i in range(n):
-        debtor = new_debtor(cast, f"{prefix}{i:03d}", phone=f"+52811{i:07d}")
-        owes(cast, debtor, f"{1000 + 700 * (i % 11)}.00", days(3 - 17 * (i % 9)))
+from tests.strategy.conftest import (
+    AS_OF,
+    OUTPUTS,
+    build_strategy_config,
+    cycle,
+    days,
+    new_debtor,
+    owes,
+    populate,
+    snapshot,
+)
 
 
 def test_priority_is_expected_recovery_times_the_stage_weight(cast, config):
