@@ -316,9 +316,6 @@ def _workers(organization: Organization) -> tuple[dict[int, list], list]:
 def work_tasks(
     *, organization: Organization, day: dt.date, seed: int, cases: dict[int, OpenCase], counts: DayCounts
 ) -> None:
-    from recobro.negotiation.models import PromiseOrigin
-    from recobro.negotiation.services import record_promise
-
     tasks = list(
         Task.objects.filter(organization=organization, status=TaskStatus.OPEN, due_on__lte=day).values_list(
             "pk",
@@ -334,6 +331,14 @@ def work_tasks(
     )
     if not tasks:
         return
+    with transaction.atomic():  # promises and the tasks that took them commit together
+        _work(organization, day, seed, cases, counts, tasks)
+
+
+def _work(organization, day, seed, cases, counts, tasks) -> None:
+    from recobro.negotiation.models import PromiseOrigin
+    from recobro.negotiation.services import record_promise
+
     by_portfolio, fallback = _workers(organization)
     users = {u.pk: u for people in [*by_portfolio.values(), fallback] for u in people}
     # Highest priority first, then the oldest; the account's key breaks ties the same way
@@ -410,7 +415,7 @@ def work_tasks(
         )
         counts.tasks_worked += 1
     if updates:
-        with transaction.atomic(), connection.cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.executemany(
                 f"UPDATE {Task._meta.db_table} SET status = %s, completed_at = %s, result = %s, notes = %s,"
                 f" assigned_to_id = COALESCE(assigned_to_id, %s) WHERE id = %s AND status = 'open'",
@@ -441,11 +446,10 @@ def pay(
     from recobro.portfolio.services.payments import allocate_payments
 
     stamp = f"{day:%Y%m%d}"
-    done = set(
-        Payment.objects.filter(
-            organization=organization, external_id__startswith=f"{EXTERNAL_PREFIX}-{stamp}-"
-        ).values_list("portfolio_id", "external_id")
-    )
+    if Payment.objects.filter(
+        organization=organization, external_id__startswith=f"{EXTERNAL_PREFIX}-{stamp}-"
+    ).exists():
+        return  # the day's payments are in (they are written in one transaction)
     payments = []
     for case in sorted(cases.values(), key=lambda c: c.key):
         if model.draw(seed, day, "pay", case.key) >= model.payment_probability(case.view):
@@ -453,10 +457,7 @@ def pay(
         amount = model.payment_amount(case.view, model.draw(seed, day, "amount", case.key))
         if amount <= 0:
             continue
-        account = case.key.split("/", 1)[1]
-        ext = external_id(stamp, account)
-        if (case.portfolio_id, ext) in done:
-            continue
+        ext = external_id(stamp, case.key.split("/", 1)[1])
         method, source = _method(model.draw(seed, day, "method", case.key))
         payments.append(
             Payment(
@@ -531,8 +532,6 @@ def add_month(day: dt.date) -> dt.date:
 
 def bill(*, organization: Organization, day: dt.date, seed: int, counts: DayCounts) -> None:
     """Next month's document for accounts that go on buying, issued ISSUE_LEAD_DAYS ahead."""
-    from recobro.portfolio.importers import upsert_rows
-
     recent = day - dt.timedelta(days=62)
     latest: dict[tuple[int, int], tuple] = {}
     for row in (
@@ -595,9 +594,15 @@ def bill(*, organization: Organization, day: dt.date, seed: int, counts: DayCoun
         )
     if not rows_by_portfolio:
         return
+    actor = Actor.system(PROVIDER)
+    with transaction.atomic():  # the day's documents go in together, or not at all
+        _upsert_documents(organization, rows_by_portfolio, actor, counts)
+
+
+def _upsert_documents(organization, rows_by_portfolio: dict[int, list[dict]], actor: Actor, counts) -> None:
+    from recobro.portfolio.importers import upsert_rows
     from recobro.portfolio.models import Portfolio
 
-    actor = Actor.system(PROVIDER)
     for portfolio in Portfolio.objects.filter(pk__in=list(rows_by_portfolio)).order_by("code"):
         result = upsert_rows(
             organization=organization,
