@@ -23,6 +23,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from recobro.core import audit
 from recobro.core.audit import Actor
@@ -187,7 +188,12 @@ def build_organization(
     )
     out = directory / spec.slug
     exported = demo_files.export(data, out)
-    say(_("Wrote %(count)s files in %(directory)s") % {"count": len(exported), "directory": out})
+    say(
+        ngettext(
+            "Wrote %(count)s file in %(directory)s", "Wrote %(count)s files in %(directory)s", len(exported)
+        )
+        % {"count": len(exported), "directory": out}
+    )
     for import_file in exported:
         _import(organization, import_file, actor=actor, portfolios=portfolios, profiles=profiles, say=say)
     _counter_payments(organization, spec, data, portfolios)
@@ -264,7 +270,11 @@ def _import(
             }
         )
     say(
-        _("  %(file)s: %(rows)s rows, %(created)s created")
+        ngettext(
+            "  %(file)s: %(rows)s row (created: %(created)s)",
+            "  %(file)s: %(rows)s rows (created: %(created)s)",
+            job.total_rows,
+        )
         % {"file": import_file.path.name, "rows": job.total_rows, "created": job.created_count}
     )
     return job

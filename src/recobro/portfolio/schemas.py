@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from ninja import Field, Schema
 from pydantic import BeforeValidator, ConfigDict, SkipValidation, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
@@ -408,11 +409,12 @@ class BulkIn(Schema):
             raise PydanticCustomError("list_type", _("`rows` must be a list of row objects."))
         limit = settings.RECOBRO_API_MAX_BULK_ROWS
         if len(rows) > limit:
-            raise PydanticCustomError(
-                TOO_MANY_ROWS,
-                _("{count} rows is more than the {limit} a call may carry; split them."),
-                {"count": f"{len(rows):,}", "limit": f"{limit:,}"},
-            )
+            message = ngettext(
+                "%(count)s row is more than the %(limit)s a call may carry; split them.",
+                "%(count)s rows is more than the %(limit)s a call may carry; split them.",
+                len(rows),
+            ) % {"count": f"{len(rows):,}", "limit": f"{limit:,}"}
+            raise PydanticCustomError(TOO_MANY_ROWS, message)
         return rows
 
 

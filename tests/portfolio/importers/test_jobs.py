@@ -109,7 +109,21 @@ def test_the_job_keeps_counts_times_and_a_summary(cast, run):
     assert (job.total_rows, job.processed_rows, job.progress_percent) == (5, 5, 100)
     assert (job.created_count, job.invalid_count, job.ignored_count) == (2, 2, 1)
     assert job.started_at <= job.finished_at
-    assert job.message == "2 created, 0 updated, 0 unchanged. 2 invalid rows were skipped."
+    assert job.message == "Created: 2 · updated: 0 · unchanged: 0. 2 invalid rows were skipped."
+
+
+def test_count_messages_agree_with_their_count(cast, run):
+    job = run("debtors", "external_id;name;tax_id\nC-1;Ana;\nC-2;Bruno;XXXX\n", skip_invalid=True)
+    assert job.message == "Created: 1 · updated: 0 · unchanged: 0. 1 invalid row was skipped."
+    job = run("debtors", "external_id;name;tax_id\nC-5;Ana;XXXX\n")
+    assert job.message.startswith("1 invalid row: nothing was written. Fix it ")
+    job = run("debtors", "external_id;name;tax_id\nC-5;Ana;XXXX\nC-6;Bruno;XXXX\n")
+    assert job.message.startswith("2 invalid rows: nothing was written. Fix them ")
+    job = run("debtors", "external_id;name;tax_id\nC-7;Ana\n")
+    assert issues(job) == [(2, "", "field_count")]
+    assert job.issues.get().message == "Line 2 has 2 fields; the header has 3."
+    job = run("debtors", "external_id;name\nC-8\n")
+    assert job.issues.get().message == "Line 2 has 1 field; the header has 2."
 
 
 def test_progress_is_reported_while_rows_are_read(cast, run):

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from recobro.core.audit import Actor
 from recobro.portfolio import engine, references
@@ -382,7 +383,11 @@ def upsert_rows(
     limit = settings.RECOBRO_API_MAX_BULK_ROWS
     if len(rows) > limit:
         raise ImportSetupError(
-            _("%(count)s rows is more than the %(limit)s a call may carry; split them.")
+            ngettext(
+                "%(count)s row is more than the %(limit)s a call may carry; split them.",
+                "%(count)s rows is more than the %(limit)s a call may carry; split them.",
+                len(rows),
+            )
             % {"count": f"{len(rows):,}", "limit": f"{limit:,}"}
         )
     specs = {spec.name: spec for spec in FIELDS[kind]}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import TextChoices
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from recobro.portfolio.importers.errors import FileProblem, RowError
 from recobro.portfolio.importers.formats import fold
@@ -734,6 +734,10 @@ def _duplicate(column: str, count: int) -> RowError:
         1,
         column,
         "duplicate_column",
-        _("The column “%(column)s” appears %(count)s times in the header.")
+        ngettext(
+            "The column “%(column)s” appears %(count)s time in the header.",
+            "The column “%(column)s” appears %(count)s times in the header.",
+            count,
+        )
         % {"column": column, "count": count},
     )

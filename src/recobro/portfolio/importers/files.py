@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from recobro.core import events
 from recobro.core.audit import Actor
@@ -348,7 +349,11 @@ class FileImport:
                     line,
                     "",
                     "field_count",
-                    _("Line %(line)s has %(count)s fields; the header has %(width)s.")
+                    ngettext(
+                        "Line %(line)s has %(count)s field; the header has %(width)s.",
+                        "Line %(line)s has %(count)s fields; the header has %(width)s.",
+                        count,
+                    )
                     % {"line": line, "count": count, "width": width},
                 )
                 continue
@@ -426,25 +431,32 @@ class FileImport:
         job.finished_at = now()
         if written is None:
             job.status = ImportStatus.REJECTED
-            job.message = _(
+            job.message = ngettext(
+                "%(count)s invalid row: nothing was written. Fix it (download the errors as CSV) or "
+                "import again skipping invalid rows.",
                 "%(count)s invalid rows: nothing was written. Fix them (download the errors as CSV) or "
-                "import again skipping invalid rows."
+                "import again skipping invalid rows.",
+                invalid,
             ) % {"count": f"{invalid:,}"}
         else:
             job.created_count, job.updated_count = written.created, written.updated
             job.unchanged_count = written.unchanged
             job.status = ImportStatus.PARTIAL if invalid else ImportStatus.SUCCEEDED
-            job.message = _("%(created)s created, %(updated)s updated, %(unchanged)s unchanged.") % {
+            # Labels, not "N created": each count would need its own plural agreement.
+            job.message = _("Created: %(created)s · updated: %(updated)s · unchanged: %(unchanged)s.") % {
                 "created": f"{written.created:,}",
                 "updated": f"{written.updated:,}",
                 "unchanged": f"{written.unchanged:,}",
             }
             if invalid:
-                job.message += " " + _("%(count)s invalid rows were skipped.") % {"count": f"{invalid:,}"}
+                job.message += " " + ngettext(
+                    "%(count)s invalid row was skipped.", "%(count)s invalid rows were skipped.", invalid
+                ) % {"count": f"{invalid:,}"}
         if invalid > len(batch.errors):
-            job.message += " " + _("Only the first %(shown)s problems are listed.") % {
-                "shown": f"{len(batch.errors):,}"
-            }
+            shown = len(batch.errors)
+            job.message += " " + ngettext(
+                "Only the first problem is listed.", "Only the first %(shown)s problems are listed.", shown
+            ) % {"shown": f"{shown:,}"}
         issues = [
             ImportIssue(
                 job=job,

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from recobro.core.audit import Actor
 from recobro.core.models import AuditSource, Organization
@@ -125,9 +126,14 @@ class Command(BaseCommand):
         if step == self._shown and done != total:
             return
         self._shown = step
+        total = max(total, done)
         self.stdout.write(
-            _("  %(done)s of %(total)s rows read (%(percent)s%%)")
-            % {"done": f"{done:,}", "total": f"{max(total, done):,}", "percent": percent}
+            ngettext(
+                "  %(done)s of %(total)s row read (%(percent)s%%)",
+                "  %(done)s of %(total)s rows read (%(percent)s%%)",
+                total,
+            )
+            % {"done": f"{done:,}", "total": f"{total:,}", "percent": percent}
         )
 
     def _summary(self, job) -> None:
