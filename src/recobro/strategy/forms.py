@@ -63,11 +63,12 @@ def fact_catalogue() -> list[dict[str, str]]:
 
 
 def run_check(organization, edit: Callable[[Configuration], str]) -> tuple[list[Problem], str]:
-    """The problems an edit introduces, and the path of the object it edits."""
+    """The problems of an edit, and the path of the object it edits."""
     where = {"path": ""}
 
-    def run(config: Configuration) -> None:
+    def run(config: Configuration) -> str:
         where["path"] = edit(config)
+        return where["path"]
 
     problems = check_change(organization=organization, edit=run)
     return problems, where["path"]
@@ -131,7 +132,7 @@ class SegmentForm(ConfigForm):
         )
 
     def edit(self, config: Configuration) -> str:
-        return f"segments[{config.put_segment(self.spec())}]"
+        return config.put_segment(self.spec())
 
 
 class StageForm(ConfigForm):
@@ -165,7 +166,7 @@ class StageForm(ConfigForm):
         )
 
     def edit(self, config: Configuration) -> str:
-        return f"stages[{config.put_stage(self.spec())}]"
+        return config.put_stage(self.spec())
 
 
 class TemplateForm(ConfigForm):
@@ -188,7 +189,7 @@ class TemplateForm(ConfigForm):
         )
 
     def edit(self, config: Configuration) -> str:
-        return f"templates[{config.put_template(self.spec())}]"
+        return config.put_template(self.spec())
 
 
 class ProbabilitiesField(forms.JSONField):
@@ -346,7 +347,7 @@ class VariantFormSet(ConfigFormSet):
         old = {v.code: v.steps for v in stored.variants} if stored else {}
         for variant in spec.variants:
             variant.steps = old.get(variant.code, [])
-        return f"strategies[{config.put_strategy(spec)}]"
+        return config.put_strategy(spec)
 
     def row_path(self, path: str, index: int) -> str:
         return f"{path}.variants[{index}]"
@@ -440,15 +441,7 @@ class StepFormSet(ConfigFormSet):
 
     def edit(self, config: Configuration) -> str:
         strategy_code, spec = self.variant_spec()
-        strategy = config.strategy(strategy_code)
-        for index, variant in enumerate(strategy.variants):
-            if variant.code == spec.code:
-                strategy.variants[index] = spec
-                break
-        else:
-            index = len(strategy.variants)
-            strategy.variants.append(spec)
-        return f"strategies[{config.strategies.index(strategy)}].variants[{index}]"
+        return config.put_variant(strategy_code, spec)
 
     def row_path(self, path: str, index: int) -> str:
         # Steps are checked in position order; map the problem back to the form shown.

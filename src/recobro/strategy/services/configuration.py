@@ -138,14 +138,23 @@ def apply_configuration(
     return summary
 
 
-def check_change(*, organization, edit: Callable[[Configuration], Any]) -> list[Problem]:
-    """The problems a back-office edit would introduce (``edit`` changes a configuration in
-    place). Problems the stored configuration already had are not the edit's fault."""
+def check_change(*, organization, edit: Callable[[Configuration], str | None]) -> list[Problem]:
+    """The problems of a back-office edit. ``edit`` changes a configuration in place and
+    returns the path of the object it edits. Problems the stored configuration already had
+    elsewhere are not the edit's fault; those of the edited object are."""
     stored = load_configuration(organization)
     config = stored.copy()
-    edit(config)
+    path = edit(config) or ""
     before = set(validate_configuration(stored, organization=organization))
-    return [p for p in validate_configuration(config, organization=organization) if p not in before]
+    return [
+        p
+        for p in validate_configuration(config, organization=organization)
+        if p not in before or _within(p.path, path)
+    ]
+
+
+def _within(problem_path: str, path: str) -> bool:
+    return bool(path) and (problem_path == path or problem_path.startswith((f"{path}.", f"{path}[")))
 
 
 def _save(*, organization, actor: Actor, edit: Callable[[Configuration], Any]) -> _Writer:
@@ -163,8 +172,9 @@ def _save(*, organization, actor: Actor, edit: Callable[[Configuration], Any]) -
 
 
 def save_settings(*, organization, actor: Actor, spec: SettingsSpec) -> StrategySettings:
-    def edit(config: Configuration) -> None:
+    def edit(config: Configuration) -> str:
         config.settings = spec
+        return "settings"
 
     return _save(organization=organization, actor=actor, edit=edit).settings
 
@@ -192,13 +202,13 @@ def save_strategy(*, organization, actor: Actor, spec: StrategySpec, keep_steps:
     variant that exists keeps its stored steps; a new one starts without steps.
     """
 
-    def edit(config: Configuration) -> None:
+    def edit(config: Configuration) -> str:
         if keep_steps:
             stored = config.strategy(spec.code)
             old = {v.code: v.steps for v in stored.variants} if stored else {}
             for variant in spec.variants:
                 variant.steps = old.get(variant.code, [])
-        config.put_strategy(spec)
+        return config.put_strategy(spec)
 
     writer = _save(organization=organization, actor=actor, edit=edit)
     return writer.strategies[spec.code]
@@ -207,17 +217,13 @@ def save_strategy(*, organization, actor: Actor, spec: StrategySpec, keep_steps:
 def save_variant(*, organization, actor: Actor, strategy: str, spec: VariantSpec) -> Variant:
     """Update one variant of a stored strategy, with its steps (in order)."""
 
-    def edit(config: Configuration) -> None:
-        target = config.strategy(strategy)
-        if target is None:
+    def edit(config: Configuration) -> str:
+        try:
+            return config.put_variant(strategy, spec)
+        except KeyError:
             raise ConfigurationError(
                 [Problem("strategies", _("there is no strategy '%(code)s'.") % {"code": strategy})]
-            )
-        for index, variant in enumerate(target.variants):
-            if variant.code == spec.code:
-                target.variants[index] = spec
-                return
-        target.variants.append(spec)
+            ) from None
 
     writer = _save(organization=organization, actor=actor, edit=edit)
     return writer.variants[(strategy, spec.code)]

@@ -143,17 +143,27 @@ class Configuration:
 
     # --- replacing one object (the back-office edits one at a time) -------------------
 
-    def put_template(self, spec: TemplateSpec) -> int:
-        return _put(self.templates, spec, lambda t: t.key == spec.key)
+    # Each returns the path of the object it put, as validation problems name it.
 
-    def put_segment(self, spec: SegmentSpec, code: str | None = None) -> int:
-        return _put(self.segments, spec, lambda s: s.code == (code or spec.code))
+    def put_template(self, spec: TemplateSpec) -> str:
+        return f"templates[{_put(self.templates, spec, lambda t: t.key == spec.key)}]"
 
-    def put_stage(self, spec: StageSpec, code: str | None = None) -> int:
-        return _put(self.stages, spec, lambda s: s.code == (code or spec.code))
+    def put_segment(self, spec: SegmentSpec) -> str:
+        return f"segments[{_put(self.segments, spec, lambda s: s.code == spec.code)}]"
 
-    def put_strategy(self, spec: StrategySpec, code: str | None = None) -> int:
-        return _put(self.strategies, spec, lambda s: s.code == (code or spec.code))
+    def put_stage(self, spec: StageSpec) -> str:
+        return f"stages[{_put(self.stages, spec, lambda s: s.code == spec.code)}]"
+
+    def put_strategy(self, spec: StrategySpec) -> str:
+        return f"strategies[{_put(self.strategies, spec, lambda s: s.code == spec.code)}]"
+
+    def put_variant(self, strategy: str, spec: VariantSpec) -> str:
+        """Put a variant in a strategy of the configuration (KeyError if there is none)."""
+        target = self.strategy(strategy)
+        if target is None:
+            raise KeyError(strategy)
+        index = _put(target.variants, spec, lambda v: v.code == spec.code)
+        return f"strategies[{self.strategies.index(target)}].variants[{index}]"
 
     def strategy(self, code: str) -> StrategySpec | None:
         return next((s for s in self.strategies if s.code == code), None)

@@ -1,0 +1,198 @@
+"""The configuration services the back-office uses: one object at a time, checked against
+the whole configuration, written through the same upsert as the YAML import."""
+
+import dataclasses
+from decimal import Decimal
+
+import pytest
+
+from recobro.core.models import AuditEntry
+from recobro.strategy.models import Segment, Stage, Step, Strategy, Variant
+from recobro.strategy.services import ConfigurationError, StrategyError
+from recobro.strategy.services.configuration import (
+    check_change,
+    save_segment,
+    save_settings,
+    save_stage,
+    save_strategy,
+    save_template,
+    save_variant,
+)
+from recobro.strategy.services.specs import (
+    SegmentSpec,
+    StageSpec,
+    StepSpec,
+    StrategySpec,
+    VariantSpec,
+    load_configuration,
+)
+from recobro.strategy.yaml_io import import_configuration
+from tests.strategy.config_sample import SAMPLE
+
+
+@pytest.fixture
+def configured(cast):
+    import_configuration(organization=cast.mx, text=SAMPLE, actor=cast.actor())
+    return cast
+
+
+def problems_of(error) -> list[str]:
+    return [str(p) for p in error.value.problems]
+
+
+def test_configuration_errors_are_strategy_errors():
+    assert issubclass(ConfigurationError, StrategyError)
+
+
+def test_a_new_segment_is_validated_and_saved(configured):
+    spec = SegmentSpec(code="mora-larga", name="Mora larga", priority=30, rule="dpd > 90")
+    segment = save_segment(organization=configured.mx, actor=configured.actor(), spec=spec)
+    assert (segment.code, segment.priority, segment.is_active) == ("mora-larga", 30, True)
+    entry = AuditEntry.objects.get(object_type="strategy.segment", object_id=str(segment.pk))
+    assert entry.action == "create" and entry.context == {"via": "back-office"}
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (
+            SegmentSpec(code="x", name="X", priority=20, rule="dpd > 1"),
+            "segments[2].priority: priority 20 is already used by segments[1]; each segment needs its own.",
+        ),
+        (
+            SegmentSpec(code="x", name="X", priority=30, rule="dpd >> 1"),
+            "segments[2].rule: ",
+        ),
+        (SegmentSpec(code="no valid", name="X", priority=30, rule="dpd > 1"), "segments[2].code: 'no valid'"),
+    ],
+)
+def test_a_bad_segment_is_refused_and_nothing_is_written(configured, spec, expected):
+    with pytest.raises(ConfigurationError) as error:
+        save_segment(organization=configured.mx, actor=configured.actor(), spec=spec)
+    assert problems_of(error)[0].startswith(expected)
+    assert Segment.objects.count() == 2
+
+
+def test_a_stage_move_of_position_is_checked(configured):
+    spec = StageSpec(code="judicial", name="Judicial", kind="judicial", position=2, entry_offset=121)
+    with pytest.raises(ConfigurationError, match="position 2 is already used"):
+        save_stage(organization=configured.mx, actor=configured.actor(), spec=spec)
+    stage = save_stage(
+        organization=configured.mx, actor=configured.actor(), spec=dataclasses.replace(spec, position=3)
+    )
+    assert stage.position == 3
+
+
+def test_problems_the_configuration_already_had_do_not_block_other_edits(configured):
+    """A rule stored before the rule language changed stays reported where it is, but
+    editing a stage is not the stage's fault."""
+    Segment.objects.filter(code="tarjeta").update(rule="dpd >> 2")
+    spec = StageSpec(code="judicial", name="Judicial", kind="judicial", position=3, entry_offset=121)
+    save_stage(organization=configured.mx, actor=configured.actor(), spec=spec)
+    problems = check_change(
+        organization=configured.mx,
+        edit=lambda c: c.put_segment(
+            SegmentSpec(code="tarjeta", name="Tarjeta", priority=20, rule="dpd >>> 2")
+        ),
+    )
+    assert [p.where for p in problems] == ["segments[1].rule"]
+
+
+def test_a_strategy_keeps_its_variants_steps_on_the_strategy_page(configured):
+    spec = StrategySpec(
+        code="administrativa-alto",
+        name="Saldo alto",
+        stage="administrativa",
+        segment="saldo-alto",
+        variants=[
+            VariantSpec(code="campeon", name="Campeón", champion=True, share=50),
+            VariantSpec(code="retador", name="Retador", champion=False, share=30),
+            VariantSpec(code="nuevo", name="Nuevo", champion=False, share=20),
+        ],
+    )
+    strategy = save_strategy(organization=configured.mx, actor=configured.actor(), spec=spec)
+    assert strategy.name == "Saldo alto"
+    assert list(strategy.variants.order_by("position").values_list("code", "share")) == [
+        ("campeon", 50),
+        ("retador", 30),
+        ("nuevo", 20),
+    ]
+    assert Step.objects.filter(variant__strategy=strategy).count() == 3
+
+
+def test_the_champion_can_change_hands(configured):
+    spec = load_configuration(configured.mx).strategy("administrativa-alto")
+    spec.variants[0].champion, spec.variants[1].champion = False, True
+    save_strategy(organization=configured.mx, actor=configured.actor(), spec=spec)
+    assert Variant.objects.get(code="retador").is_champion
+    assert not Variant.objects.get(strategy__code="administrativa-alto", code="campeon").is_champion
+
+
+def test_save_variant_keeps_a_renamed_step_and_checks_templates(configured):
+    config = load_configuration(configured.mx)
+    variant = config.strategy("administrativa-alto").variants[0]
+    call = Step.objects.get(name="Llamada")
+    variant.steps[1].name = "Llamada de cobranza"
+    saved = save_variant(
+        organization=configured.mx, actor=configured.actor(), strategy="administrativa-alto", spec=variant
+    )
+    call.refresh_from_db()
+    assert call.name == "Llamada de cobranza" and call.variant == saved
+    variant.steps.append(
+        StepSpec(
+            name="WhatsApp",
+            anchor="stage_entry",
+            offset_days=3,
+            action="message",
+            channel="whatsapp",
+            template="aviso",
+        )
+    )
+    with pytest.raises(ConfigurationError) as error:
+        save_variant(
+            organization=configured.mx, actor=configured.actor(), strategy="administrativa-alto", spec=variant
+        )
+    assert problems_of(error) == [
+        "strategies[1].variants[0].steps[2].template: "
+        "template 'aviso' has no whatsapp version (it exists for email)."
+    ]
+
+
+def test_a_template_in_use_cannot_be_deactivated_but_an_unused_one_can(configured):
+    config = load_configuration(configured.mx)
+    aviso = next(t for t in config.templates if t.code == "aviso")
+    with pytest.raises(ConfigurationError, match="an active step needs an active template"):
+        save_template(
+            organization=configured.mx,
+            actor=configured.actor(),
+            spec=dataclasses.replace(aviso, active=False),
+        )
+    spare = dataclasses.replace(aviso, code="aviso-2", active=False)
+    assert not save_template(organization=configured.mx, actor=configured.actor(), spec=spare).is_active
+
+
+def test_settings_are_checked_against_the_organizations_buckets(configured):
+    config = load_configuration(configured.mx)
+    settings = dataclasses.replace(
+        config.settings, fallback_probability={"current": Decimal("0.9"), "x": Decimal("2")}
+    )
+    with pytest.raises(ConfigurationError) as error:
+        save_settings(organization=configured.mx, actor=configured.actor(), spec=settings)
+    found = problems_of(error)
+    assert any("'x' is not an aging bucket" in p for p in found)
+    assert any("missing: 1-30" in p for p in found)
+    good = dataclasses.replace(config.settings, cycle_hour=5)
+    assert save_settings(organization=configured.mx, actor=configured.actor(), spec=good).cycle_hour == 5
+
+
+def test_an_active_strategy_needs_an_active_stage(configured):
+    config = load_configuration(configured.mx)
+    stage = next(s for s in config.stages if s.code == "preventiva")
+    with pytest.raises(ConfigurationError, match="an active strategy needs an active stage"):
+        save_stage(
+            organization=configured.mx,
+            actor=configured.actor(),
+            spec=dataclasses.replace(stage, active=False),
+        )
+    assert Stage.objects.get(code="preventiva").is_active
+    assert Strategy.objects.filter(is_active=True).count() == 2
