@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import OperationalError
 
 from recobro.core import events
 from recobro.core.models import AuditEntry
@@ -367,13 +368,31 @@ def test_a_failed_case_refresh_after_the_import_keeps_the_documents_and_warns(
     from recobro.portfolio import engine
 
     def broken(**kwargs):
-        raise RuntimeError("lost connection")
+        raise OperationalError("lost connection")
 
     monkeypatch.setattr(engine, "refresh_cases", broken)
     job = run("documents", HEADER + "F-1,C-1001,invoice,2026-03-01,100,\n", portfolio=cast.retail)
     assert (job.status, job.created_count) == ("succeeded", 1)
     assert issues(job, warnings=True) == [(None, "", "cases_not_refreshed")]
     assert "could not be recomputed" in job.message
+    assert Document.objects.filter(external_id="F-1").exists()
+
+
+def test_a_bug_in_the_case_refresh_is_not_hidden_behind_a_warning(cast, run, debtors, monkeypatch):
+    from recobro.portfolio import engine
+
+    def broken(**kwargs):
+        raise TypeError("refresh_cases() got an unexpected keyword argument")
+
+    monkeypatch.setattr(engine, "refresh_cases", broken)
+    job = run("documents", HEADER + "F-1,C-1001,invoice,2026-03-01,100,\n", portfolio=cast.retail)
+    assert (job.status, job.created_count) == ("succeeded", 1)  # the rows are committed
+    assert issues(job) == [(None, "", "internal_error")]
+    assert issues(job, warnings=True) == []
+    assert (
+        "The rows were written, but what follows the import stopped on an unexpected error (TypeError)"
+        in (job.message)
+    )
     assert Document.objects.filter(external_id="F-1").exists()
 
 

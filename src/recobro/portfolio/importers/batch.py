@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -355,9 +355,10 @@ def refresh_cases_after(*, organization, kind: str, portfolio, written: Written)
     try:
         engine.refresh_cases(organization=organization, debtor_ids=debtor_ids, portfolio_ids=[portfolio.pk])
         logger.info("import: cases refreshed in %.1f s", time.monotonic() - started)
-    except Exception:
+    except DatabaseError:
         # The documents are stored; their cases catch up at the next refresh (the daily
         # cycle or any change to them). Say so rather than report the import as failed.
+        # Anything else is a bug, and is not hidden behind a warning.
         logger.exception("cases of %s debtors not refreshed after an import", len(written.debtor_ids))
         written.cases_stale = True
 

@@ -125,20 +125,38 @@ def run_import(job: ImportJob, *, progress: Callable[[int, int], None] | None = 
         _record_failure(job, problem.errors)
     except Exception as exc:
         logger.exception("import job %s failed", job.pk)
-        _record_failure(
-            job,
-            [
-                RowError(
-                    0,
-                    "",
-                    "internal_error",
-                    _("The import stopped on an unexpected error (%(error)s); nothing was written.")
-                    % {"error": exc.__class__.__name__},
-                )
-            ],
-        )
+        job.refresh_from_db(fields=["status"])
+        if job.status in (ImportStatus.SUCCEEDED, ImportStatus.PARTIAL):
+            _record_error_after_write(job, exc)  # the rows are committed: say so
+        else:
+            _record_failure(
+                job,
+                [
+                    RowError(
+                        0,
+                        "",
+                        "internal_error",
+                        _("The import stopped on an unexpected error (%(error)s); nothing was written.")
+                        % {"error": exc.__class__.__name__},
+                    )
+                ],
+            )
     job.refresh_from_db()
     return job
+
+
+def _record_error_after_write(job: ImportJob, exc: Exception) -> None:
+    """An unexpected error after the rows were committed (recomputing cases): the job keeps
+    its status and counts, and says what stopped."""
+    message = _(
+        "The rows were written, but what follows the import stopped on an unexpected error (%(error)s); "
+        "the cases of these debtors are recomputed at the next refresh."
+    ) % {"error": exc.__class__.__name__}
+    with transaction.atomic():
+        ImportIssue.objects.create(job=job, code="internal_error", message=message[:500])
+        job.message = f"{job.message} {message}".strip()
+        job.save(update_fields=["message"])
+        events.publish(events.IMPORT_FINISHED, organization=job.organization, job=job)
 
 
 def _record_failure(job: ImportJob, errors: list[RowError]) -> None:
