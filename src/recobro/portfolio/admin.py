@@ -37,7 +37,6 @@ from recobro.core.admin_site import register_dashboard_panel
 from recobro.core.audit import Actor
 from recobro.core.models import Organization
 from recobro.portfolio import aging, views
-from recobro.portfolio.engine import refresh_cases
 from recobro.portfolio.forms import (
     ContactPointForm,
     ImportProfileForm,
@@ -59,6 +58,7 @@ from recobro.portfolio.models import (
 from recobro.portfolio.references import assign_payment_references, format_reference, normalize
 from recobro.portfolio.services import LedgerError
 from recobro.portfolio.services.payments import record_payment
+from recobro.portfolio.tasks import refresh_cases_later
 
 register_dashboard_panel(views.dashboard_figures)
 
@@ -110,9 +110,16 @@ class OrganizationSettingsAdmin(OrganizationAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if "aging_buckets" in form.changed_data:
-            # Cases carry their bucket key: put them in the new buckets once this commits.
-            transaction.on_commit(lambda: refresh_cases(organization=obj))
-            messages.info(request, _("Cases were placed in the new aging buckets."))
+            # Cases carry their bucket key: a background task puts them in the new buckets
+            # once this commits (a large organization takes a while).
+            refresh_cases_later(obj)
+            messages.info(
+                request,
+                _(
+                    "The cases are being recomputed into the new aging buckets; lists and figures follow in "
+                    "a moment."
+                ),
+            )
 
 
 admin.site.unregister(Organization)
