@@ -4,12 +4,13 @@ same JSON shape: ``{"error": {"code", "message", "field", "row", "details"}}``.
 OpenAPI: /api/docs (interactive) and /api/openapi.json.
 """
 
+import functools
 import json
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.urls import path, re_path
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -155,7 +156,35 @@ def unknown_endpoint(request: HttpRequest, rest: str = "") -> JsonResponse:
     return JsonResponse(error_body("not_found", _("There is no such endpoint.")), status=404)
 
 
+def method_not_allowed_as_json(view):
+    """ninja answers a method an endpoint does not take with a bare text 405: give it the
+    API's error shape (code ``method_not_allowed``), keeping the Allow header."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if not isinstance(response, HttpResponseNotAllowed):
+            return response
+        allowed = response["Allow"]
+        message = _("The method %(method)s is not allowed here; this endpoint takes %(allowed)s.") % {
+            "method": request.method,
+            "allowed": allowed,
+        }
+        answer = respond(request, 405, error_body("method_not_allowed", message))
+        answer["Allow"] = allowed
+        return answer
+
+    return wrapped
+
+
+def _api_urls():
+    patterns, app_name, namespace = api.urls
+    for pattern in patterns:
+        pattern.callback = method_not_allowed_as_json(pattern.callback)
+    return patterns, app_name, namespace
+
+
 urlpatterns = [
-    path("", api.urls),
+    path("", _api_urls()),
     re_path(r"^(?P<rest>.*)$", unknown_endpoint),
 ]
