@@ -20,7 +20,6 @@ find nothing to update, and the benchmark checks that it does.
 
 import argparse
 import datetime as dt
-import os
 import sys
 import time
 from decimal import Decimal
@@ -32,7 +31,8 @@ sys.path.insert(0, str(BENCH_DIR))
 import common  # noqa: E402
 
 AS_OF = dt.date(2026, 3, 31)
-BENCH_DB = "recobro_bench_cases"
+#: The benchmark's own database: bench/data/bench_cases.sqlite3, or recobro_bench_cases.
+DATABASE = "bench_cases"
 
 
 def parse_args() -> argparse.Namespace:
@@ -42,53 +42,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results (trial runs)")
     return parser.parse_args()
-
-
-# --- database set-up ------------------------------------------------------------------------
-
-
-def prepare_database() -> str | None:
-    """Point Django at a fresh database; return the PostgreSQL admin URL to drop it later."""
-    os.environ["DJANGO_SETTINGS_MODULE"] = "recobro.settings"
-    url = os.environ.get("DATABASE_URL", "")
-    if not url:
-        common.DATA_DIR.mkdir(parents=True, exist_ok=True)
-        path = common.DATA_DIR / "bench_cases.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        os.environ["SQLITE_PATH"] = str(path)
-        return None
-    import dj_database_url
-    import psycopg
-
-    cfg = dj_database_url.parse(url)
-    admin = {
-        "host": cfg["HOST"] or None,
-        "port": cfg["PORT"] or None,
-        "user": cfg["USER"] or None,
-        "password": cfg["PASSWORD"] or None,
-        "dbname": "postgres",
-    }
-    with psycopg.connect(**{k: v for k, v in admin.items() if v}, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    base = url.rsplit("/", 1)[0]
-    os.environ["DATABASE_URL"] = f"{base}/{BENCH_DB}"
-    return url
-
-
-def drop_database(admin_url: str) -> None:
-    import dj_database_url
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    cfg = dj_database_url.parse(admin_url)
-    params = {"host": cfg["HOST"], "port": cfg["PORT"], "user": cfg["USER"], "password": cfg["PASSWORD"]}
-    with psycopg.connect(
-        **{k: v for k, v in params.items() if v}, dbname="postgres", autocommit=True
-    ) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
 
 
 # --- data -----------------------------------------------------------------------------------
@@ -245,10 +198,7 @@ def naive_refresh(org, portfolio, debtor_ids: list[int], as_of: dt.date) -> int:
 
 def main() -> None:
     args = parse_args()
-    admin_url = prepare_database()
-    import django
-
-    django.setup()
+    admin_url = common.open_database(DATABASE)
     from django.core.management import call_command
 
     from recobro.core.audit import Actor
@@ -334,8 +284,7 @@ def main() -> None:
         r["peak_rss_mb"] = common.peak_rss_mb()
         print(f"  peak memory {r['peak_rss_mb']} MB")
     finally:
-        if admin_url and not args.keep:
-            drop_database(admin_url)
+        common.close_database(DATABASE, admin_url, keep=args.keep)
 
     full = args.scale >= 1.0
     target = "≤ 20 s on PostgreSQL" if database.startswith("PostgreSQL") else "(recorded)"

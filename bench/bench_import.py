@@ -36,7 +36,8 @@ sys.path.insert(0, str(BENCH_DIR))
 import common  # noqa: E402
 import import_data  # noqa: E402
 
-BENCH_DB = "recobro_bench_import"
+#: The benchmark's own database: bench/data/bench_import.sqlite3, or recobro_bench_import.
+DATABASE = "bench_import"
 FULL_DEBTORS = 300_000
 FULL_DOCUMENTS = 1_000_000
 
@@ -48,50 +49,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results (trial runs)")
     return parser.parse_args()
-
-
-# --- database set-up ------------------------------------------------------------------------
-
-
-def prepare_database() -> str | None:
-    """Point Django at a fresh database; return the PostgreSQL admin URL to drop it later."""
-    os.environ["DJANGO_SETTINGS_MODULE"] = "recobro.settings"
-    os.environ.setdefault("DEBUG", "0")  # no query log kept in memory
-    os.environ["RECOBRO_VAR_DIR"] = str(common.DATA_DIR / "var")  # the stored copies of the files
-    url = os.environ.get("DATABASE_URL", "")
-    if not url:
-        common.DATA_DIR.mkdir(parents=True, exist_ok=True)
-        path = common.DATA_DIR / "bench_import.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        os.environ["SQLITE_PATH"] = str(path)
-        return None
-    import dj_database_url
-    import psycopg
-
-    cfg = dj_database_url.parse(url)
-    params = {"host": cfg["HOST"], "port": cfg["PORT"], "user": cfg["USER"], "password": cfg["PASSWORD"]}
-    with psycopg.connect(
-        **{k: v for k, v in params.items() if v}, dbname="postgres", autocommit=True
-    ) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    os.environ["DATABASE_URL"] = f"{url.rsplit('/', 1)[0]}/{BENCH_DB}"
-    return url
-
-
-def drop_database(admin_url: str) -> None:
-    import dj_database_url
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    cfg = dj_database_url.parse(admin_url)
-    params = {"host": cfg["HOST"], "port": cfg["PORT"], "user": cfg["USER"], "password": cfg["PASSWORD"]}
-    with psycopg.connect(
-        **{k: v for k, v in params.items() if v}, dbname="postgres", autocommit=True
-    ) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
 
 
 # --- the runs ---------------------------------------------------------------------------------
@@ -206,10 +163,13 @@ def naive_import(org, portfolio, path: Path, sample: int) -> int:
 
 def main() -> None:
     args = parse_args()
-    admin_url = prepare_database()
-    import django
-
-    django.setup()
+    admin_url = common.open_database(
+        DATABASE,
+        env={
+            "DEBUG": os.environ.get("DEBUG", "0"),  # no query log kept in memory
+            "RECOBRO_VAR_DIR": str(common.DATA_DIR / "var"),  # the stored copies of the files
+        },
+    )
     from django.core.management import call_command
     from django.utils import translation
 
@@ -328,8 +288,7 @@ def main() -> None:
             path = common.write_results("import", label, results, summary)
             print(f"results: {path}")
     finally:
-        if admin_url and not args.keep:
-            drop_database(admin_url)
+        common.close_database(DATABASE, admin_url, keep=args.keep)
 
 
 if __name__ == "__main__":

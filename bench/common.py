@@ -1,7 +1,10 @@
-"""Shared plumbing for benchmarks: the machine, timers, memory, and the results page.
+"""Shared plumbing for benchmarks: their own database, the machine, timers, memory, and the
+results page.
 
-Each benchmark writes bench/results/<name>.json through ``write_results``; the README is
-rebuilt from every JSON file present, so benchmarks run separately never overwrite each other.
+Each benchmark runs against a fresh database of its own (``open_database`` /
+``close_database``) and writes bench/results/<name>.json through ``write_results``; the
+README is rebuilt from every JSON file present, so benchmarks run separately never
+overwrite each other.
 """
 
 import datetime as dt
@@ -26,6 +29,67 @@ its own data, times the set-based engine at full scale and a naive per-row ORM v
 sample in the same run, and writes `results/<name>.json`; this page is rebuilt from those files.
 Set `DATABASE_URL` for PostgreSQL; without it the run uses a fresh SQLite file under bench/data/.
 """
+
+
+# --- A fresh database per benchmark ------------------------------------------------------------
+
+
+def _server_params(url: str) -> dict:
+    """psycopg connection parameters for the server of ``url``, on its maintenance database."""
+    import dj_database_url
+
+    cfg = dj_database_url.parse(url)
+    params = {"host": cfg["HOST"], "port": cfg["PORT"], "user": cfg["USER"], "password": cfg["PASSWORD"]}
+    return {**{k: v for k, v in params.items() if v}, "dbname": "postgres"}
+
+
+def open_database(name: str, *, env: dict[str, str] | None = None) -> str | None:
+    """Point Django at a fresh database for the benchmark ``name`` and set it up.
+
+    Without ``DATABASE_URL``: a new SQLite file bench/data/<name>.sqlite3 (an older one and
+    its WAL files are removed). With it: the database ``recobro_<name>`` on the same
+    PostgreSQL server, dropped and created again. ``env`` sets more environment variables
+    before Django reads its settings. Returns the original PostgreSQL URL, which
+    ``close_database`` needs to drop the database again (None for SQLite).
+    """
+    os.environ["DJANGO_SETTINGS_MODULE"] = "recobro.settings"
+    os.environ.update(env or {})
+    url = os.environ.get("DATABASE_URL", "")
+    admin_url = None
+    if not url:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        path = DATA_DIR / f"{name}.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        os.environ["SQLITE_PATH"] = str(path)
+    else:
+        import psycopg
+
+        with psycopg.connect(**_server_params(url), autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS recobro_{name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE recobro_{name}")
+        os.environ["DATABASE_URL"] = f"{url.rsplit('/', 1)[0]}/recobro_{name}"
+        admin_url = url
+    import django
+
+    django.setup()
+    return admin_url
+
+
+def close_database(name: str, admin_url: str | None, *, keep: bool = False) -> None:
+    """Drop the PostgreSQL database ``open_database`` made (unless ``keep``); the SQLite file
+    stays until the next run, for a look at the data."""
+    if admin_url is None or keep:
+        return
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(**_server_params(admin_url), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS recobro_{name} WITH (FORCE)")
+
+
+# --- The machine and measures ------------------------------------------------------------------
 
 
 def machine() -> dict:
