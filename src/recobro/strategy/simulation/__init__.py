@@ -180,8 +180,8 @@ def simulate(
         counts = DayCounts()
         routine.deliver_messages(organization=organization, day=day, seed=seed, counts=counts)
         cases = routine.open_cases(organization=organization, day=day)
+        # Promises taken on today's calls update ``cases`` in place.
         routine.work_tasks(organization=organization, day=day, seed=seed, cases=cases, counts=counts)
-        cases = routine.open_cases(organization=organization, day=day)
         routine.pay(organization=organization, day=day, seed=seed, cases=cases, counts=counts)
         routine.bill(organization=organization, day=day, seed=seed, counts=counts)
         cycle = run_cycle(organization=organization, as_of=day)

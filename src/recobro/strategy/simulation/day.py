@@ -24,7 +24,7 @@ day again after an interruption adds nothing twice. Nothing here reads the wall 
 import datetime as dt
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -377,10 +377,12 @@ def _work(organization, day, seed, cases, counts, tasks) -> None:
                 if outcome.result == "promise" and case.view.promise is not None:
                     result = "right_party"  # already promised: the collector follows it up
                 counts.reached += outcome.reached
+                if outcome.reached:  # today's contact counts for today's payments
+                    case.view = replace(case.view, contacts={**case.view.contacts, kind: 0})
                 if result == "promise":
                     actor = Actor.for_user(worker) if worker else Actor.system(PROVIDER)
                     with translation.override(language):
-                        note = _("Promise taken on a call (simulation)")
+                        note = _("Promise taken by the collector (simulation)")
                     record_promise(
                         case=Case.objects.select_related("organization", "portfolio").get(pk=case_id),
                         amount=outcome.promise_amount,
@@ -391,8 +393,7 @@ def _work(organization, day, seed, cases, counts, tasks) -> None:
                         notes=note,
                     )
                     counts.promises += 1
-                    promise = (outcome.promise_amount, outcome.promise_days)
-                    case.view = _with_promise(case.view, promise)
+                    case.view = replace(case.view, promise=(outcome.promise_amount, outcome.promise_days))
         completed = local_moment(
             organization, day, WORK_FROM_HOUR, int(model.draw(seed, *key, "at") * WORK_SPREAD_MINUTES)
         )
@@ -428,12 +429,6 @@ def _user(pk: int):
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.filter(pk=pk).first()
-
-
-def _with_promise(view: model.CaseView, promise: tuple[Decimal, int]) -> model.CaseView:
-    from dataclasses import replace
-
-    return replace(view, promise=promise)
 
 
 # --- 3. Payments ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from recobro.core.models import Role
 from recobro.core.money import format_money
 from recobro.demo.load import DEFAULT_SEED, DemoLoadError, DemoResult, load_demo
+from recobro.demo.simulation import DEMO_DAYS
 
 
 class Command(BaseCommand):
@@ -26,14 +27,29 @@ class Command(BaseCommand):
             default=1.0,
             help=_("Size relative to the full demo (about 2,000 debtors)."),
         )
+        parser.add_argument(
+            "--days",
+            type=int,
+            default=DEMO_DAYS,
+            help=_(
+                "Days of simulated collection before today for new organizations (0: none; "
+                "default %(default)s)."
+            ),
+        )
 
-    def handle(self, *args, seed: int, reset: bool, scale: float, **options):
+    def handle(self, *args, seed: int, reset: bool, scale: float, days: int, **options):
         if scale <= 0:
             raise CommandError(_("--scale must be more than 0."))
+        if days < 0:
+            raise CommandError(_("--days must be 0 or more."))
         quiet = options["verbosity"] == 0
         try:
             result = load_demo(
-                seed=seed, scale=scale, reset=reset, progress=None if quiet else self.stdout.write
+                seed=seed,
+                scale=scale,
+                reset=reset,
+                days=days,
+                progress=None if quiet else self.stdout.write,
             )
         except DemoLoadError as exc:
             raise CommandError(str(exc)) from exc
