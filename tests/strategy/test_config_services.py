@@ -26,7 +26,7 @@ from recobro.strategy.services.specs import (
     VariantSpec,
     load_configuration,
 )
-from recobro.strategy.yaml_io import import_configuration
+from recobro.strategy.yaml_io import export_configuration, import_configuration
 from tests.strategy.config_sample import SAMPLE
 
 
@@ -196,3 +196,23 @@ def test_an_active_strategy_needs_an_active_stage(configured):
         )
     assert Stage.objects.get(code="preventiva").is_active
     assert Strategy.objects.filter(is_active=True).count() == 2
+
+
+def test_an_organization_with_its_own_buckets_gets_default_probabilities_for_them(cast):
+    cast.mx.aging_buckets = [
+        {"key": "al-dia", "label": "Al día", "min": None, "max": 0},
+        {"key": "1-15", "label": "1-15", "min": 1, "max": 15},
+        {"key": "16-90", "label": "16-90", "min": 16, "max": 90},
+        {"key": "91+", "label": "91+", "min": 91, "max": None},
+    ]
+    cast.mx.save(update_fields=["aging_buckets"])
+    probabilities = load_configuration(cast.mx).settings.fallback_probability
+    assert probabilities == {
+        "al-dia": Decimal("0.90"),
+        "1-15": Decimal("0.70"),
+        "16-90": Decimal("0.70"),
+        "91+": Decimal("0.20"),
+    }
+    text = export_configuration(cast.mx)
+    assert import_configuration(organization=cast.mx, text=text, actor=cast.actor()).updated == 1
+    assert export_configuration(cast.mx) == text

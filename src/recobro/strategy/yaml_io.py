@@ -401,6 +401,9 @@ class _Dumper(yaml.SafeDumper):
     def increase_indent(self, flow=False, indentless=False):
         return super().increase_indent(flow, False)  # lists indented under their key
 
+    def ignore_aliases(self, data):
+        return True  # a shared value is written out each time (the reader refuses aliases)
+
 
 def _represent_str(dumper: yaml.SafeDumper, value: str):
     if "\n" in value:

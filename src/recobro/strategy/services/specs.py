@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from recobro.channels.models import Template
+from recobro.core.models import DEFAULT_AGING_BUCKETS
 from recobro.strategy.models import (
     Segment,
     Stage,
@@ -30,12 +31,29 @@ def _field_default(model, name):
 
 
 def default_probabilities(organization=None) -> dict[str, Decimal]:
-    """The model's default probabilities, for the organization's buckets when given."""
+    """The model's default probabilities, for the organization's buckets when given.
+
+    A bucket of the organization's own takes the default of the standard bucket its first
+    day falls in (a "1-15" bucket takes the "1-30" probability).
+    """
     defaults = {k: Decimal(v) for k, v in default_fallback_probability().items()}
     if organization is None:
         return defaults
-    keys = [b["key"] for b in organization.aging_buckets or []]
-    return {k: defaults[k] for k in keys if k in defaults}
+    result = {}
+    for bucket in organization.aging_buckets or []:
+        key = bucket["key"]
+        if key in defaults:
+            result[key] = defaults[key]
+            continue
+        first = bucket.get("min")
+        for standard in DEFAULT_AGING_BUCKETS:
+            low, high = standard["min"], standard["max"]
+            if (first is None and low is None) or (
+                first is not None and (low is None or low <= first) and (high is None or first <= high)
+            ):
+                result[key] = defaults[standard["key"]]
+                break
+    return result
 
 
 @dataclass
