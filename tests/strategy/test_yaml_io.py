@@ -325,3 +325,25 @@ def test_a_strategy_left_out_cannot_keep_the_place_of_a_new_one(configured):
         "stage and segment preventiva / —; keep its code for this strategy, or move it to another stage or "
         "segment first."
     ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Línea con espacio al final \nsegunda línea\n",
+        "  sangría inicial\n\tcon tabulador\n",
+        "sin salto final\nsegunda",
+        "Windows\r\nlíneas\r\n",
+        "# no es un comentario: {{ x }} - [y] & *z",
+        "yes",
+        "",
+    ],
+)
+def test_tricky_texts_survive_the_round_trip(cast, body):
+    load(cast, SAMPLE)
+    Template.objects.filter(code="aviso").update(body=body or "x", subject="null", name="123")
+    Segment.objects.filter(code="tarjeta").update(description=body, name="no")
+    text = export_configuration(cast.mx)
+    assert load(cast, text).changes == []
+    assert export_configuration(cast.mx) == text
+    assert Template.objects.get(code="aviso").body == (body or "x")
