@@ -15,11 +15,12 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
 from recobro.channels.models import Template
-from recobro.core.admin_base import StyledForm
+from recobro.core.admin_base import StyledForm, scoped_queryset
 from recobro.portfolio.models import Debtor, Document
 from recobro.portfolio.references import normalize as normalize_reference
 from recobro.strategy.models import (
@@ -482,10 +483,6 @@ class HoldForm(StyledForm):
     def clean_debtor(self) -> Debtor:
         if self.fixed_debtor is not None:
             return self.fixed_debtor
-        from django.db.models import Q
-
-        from recobro.core.admin_base import scoped_queryset
-
         text = self.cleaned_data["debtor"].strip()
         debtors = scoped_queryset(Debtor, self.request).filter(
             Q(external_id=text) | Q(payment_reference=normalize_reference(text)) | Q(tax_id=text.upper())
@@ -506,8 +503,6 @@ class HoldForm(StyledForm):
             if not text:
                 self.add_error("document", _("A document hold needs the document."))
             elif debtor is not None:
-                from django.db.models import Q
-
                 found = list(
                     Document.objects.filter(debtor=debtor).filter(Q(number=text) | Q(external_id=text))[:2]
                 )
