@@ -22,7 +22,7 @@ def test_import_then_export_through_files(cast, tmp_path):
     source.write_text(SAMPLE, encoding="utf-8")
     out, _err = run("import", str(source), "--organization", "comercial-norte")
     assert "create segment saldo-alto" in out
-    assert "imported: 15 created, 1 updated, 0 deactivated, 0 unchanged" in out
+    assert "imported: 16 created, 0 updated, 0 deactivated, 0 unchanged" in out
     entry = AuditEntry.objects.filter(object_type="strategy.segment").first()
     assert entry.source == "import" and entry.actor_label.startswith("command line")
     target = tmp_path / "copia.yaml"
@@ -36,7 +36,7 @@ def test_a_dry_run_changes_nothing(cast, tmp_path):
     source = tmp_path / "estrategia.yaml"
     source.write_text(SAMPLE, encoding="utf-8")
     out, _err = run("import", str(source), "--organization", "comercial-norte", "--dry-run")
-    assert "Dry run, nothing changed: 15 created" in out
+    assert "Dry run, nothing changed: 16 created" in out
     assert not Segment.objects.exists()
 
 

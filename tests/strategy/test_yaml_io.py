@@ -44,7 +44,9 @@ def configured(cast):
 def test_an_import_creates_everything_and_the_export_gives_the_same_text_back(cast):
     summary = load(cast, SAMPLE)
     assert summary.by_kind()["step"]["create"] == 4
-    assert (summary.created, summary.deactivated) == (15, 0)
+    assert (summary.created, summary.updated, summary.deactivated) == (16, 0, 0)
+    created = AuditEntry.objects.filter(organization=cast.mx, action="create")
+    assert created.count() == 16 and created.filter(object_type="strategy.strategysettings").exists()
     assert export_configuration(cast.mx) == SAMPLE
     settings = StrategySettings.objects.get(organization=cast.mx)
     assert settings.cycle_hour == 7 and str(settings.broken_promise_factor) == "0.750"

@@ -125,12 +125,12 @@ def apply_configuration(
     summary = Summary(dry_run=dry_run)
     try:
         with transaction.atomic():
-            _lock(organization)
+            created = _lock(organization)
             stored = load_configuration(organization)
             problems = validate_configuration(config, organization=organization, stored=stored)
             if problems:
                 raise ConfigurationError(problems)
-            _Writer(organization, actor, summary, via).write(config)
+            _Writer(organization, actor, summary, via, settings_created=created).write(config)
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -160,13 +160,13 @@ def _within(problem_path: str, path: str) -> bool:
 def _save(*, organization, actor: Actor, edit: Callable[[Configuration], Any]) -> _Writer:
     summary = Summary()
     with transaction.atomic():
-        _lock(organization)
+        created = _lock(organization)
         problems = check_change(organization=organization, edit=edit)
         if problems:
             raise ConfigurationError(problems)
         config = load_configuration(organization)
         edit(config)
-        writer = _Writer(organization, actor, summary, "back-office")
+        writer = _Writer(organization, actor, summary, "back-office", settings_created=created)
         writer.write(config)
     return writer
 
@@ -229,10 +229,12 @@ def save_variant(*, organization, actor: Actor, strategy: str, spec: VariantSpec
     return writer.variants[(strategy, spec.code)]
 
 
-def _lock(organization) -> StrategySettings:
-    """Configuration writes of one organization take turns on its settings row."""
-    StrategySettings.objects.get_or_create(organization=organization)
-    return StrategySettings.objects.select_for_update().get(organization=organization)
+def _lock(organization) -> bool:
+    """Configuration writes of one organization take turns on its settings row (created
+    here, with the defaults, the first time: the writer then records it as created)."""
+    _row, created = StrategySettings.objects.get_or_create(organization=organization)
+    StrategySettings.objects.select_for_update().get(organization=organization)
+    return created
 
 
 # --- The writer --------------------------------------------------------------------------------
@@ -254,8 +256,11 @@ def _free_values(used: set[int], top: int) -> Iterable[int]:
 
 
 class _Writer:
-    def __init__(self, organization, actor: Actor, summary: Summary, via: str) -> None:
+    def __init__(
+        self, organization, actor: Actor, summary: Summary, via: str, *, settings_created: bool = False
+    ) -> None:
         self.organization = organization
+        self.settings_created = settings_created
         self.actor = actor
         self.summary = summary
         self.via = via
@@ -329,24 +334,35 @@ class _Writer:
     # --- settings -----------------------------------------------------------------------------
 
     def _settings(self, spec: SettingsSpec) -> None:
-        row, _created = StrategySettings.objects.get_or_create(organization=self.organization)
+        row = StrategySettings.objects.get(organization=self.organization)
         stored = {k: Decimal(str(v)) for k, v in (row.fallback_probability or {}).items()}
         probabilities = row.fallback_probability
         if stored != spec.fallback_probability or list(stored) != list(spec.fallback_probability):
             probabilities = {k: str(v) for k, v in spec.fallback_probability.items()}
-        self.settings = self._update(
-            row,
-            "settings",
-            str(self.organization),
-            {
-                "cycle_hour": spec.cycle_hour,
-                "catch_up_days": spec.catch_up_days,
-                "payment_stop_days": spec.payment_stop_days,
-                "long_hold_days": spec.long_hold_days,
-                "broken_promise_factor": spec.broken_promise_factor,
-                "fallback_probability": probabilities,
-            },
+        values = {
+            "cycle_hour": spec.cycle_hour,
+            "catch_up_days": spec.catch_up_days,
+            "payment_stop_days": spec.payment_stop_days,
+            "long_hold_days": spec.long_hold_days,
+            "broken_promise_factor": spec.broken_promise_factor,
+            "fallback_probability": probabilities,
+        }
+        if not self.settings_created:
+            self.settings = self._update(row, "settings", str(self.organization), values)
+            return
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.save()
+        self._audit(row, AuditAction.CREATE, None)
+        self.summary.changes.append(
+            Change(
+                "settings",
+                str(self.organization),
+                CREATE,
+                {k: (None, _display(v)) for k, v in values.items()},
+            )
         )
+        self.settings = row
 
     # --- templates ---------------------------------------------------------------------------
 
