@@ -1,9 +1,9 @@
 """Phase 2: one row of facts per case of a chunk, in the scratch table FACTS.
 
 The row holds the case's own facts (kept by ``refresh_cases``), the debtor's, the history
-aggregates (promises, plans, payments, contacts, holds) and the stored strategy state. Every
-history table is read for the chunk's case id range (or its cases' debtors), through an
-index, so a chunk costs the same whatever the size of the tables around it. Facts no rule
+aggregates (promises, plans, payments, contacts, holds) and the stored strategy state. A
+chunk is a window of debtor ids: the tables keyed by debtor are read by range through their
+debtor index, so a chunk costs about the same whatever the size of the tables around it. Facts no rule
 reads and no decision needs (the product, custom attributes, days since the last contact)
 are left out of the table.
 
@@ -130,8 +130,27 @@ def _region_sql(ctx: CycleContext, attributes: str) -> tuple[str, list]:
     )
 
 
+def _product_key(ctx: CycleContext, alias: str) -> str:
+    """Text that sorts like (due date, id) and ends with the product: its MIN is the product
+    of the oldest document, ``substr(key, PRODUCT_AT)`` (an ISO date is 10 characters; an id
+    plus 10**15 is 16 digits for any id below 9 * 10**15)."""
+    if ctx.postgresql:
+        return (
+            f"(CAST({alias}.due_date AS TEXT) || CAST({alias}.id + 1000000000000000 AS TEXT)"
+            f' || {alias}.product) COLLATE "C"'
+        )
+    return f"({alias}.due_date || ({alias}.id + 1000000000000000) || {alias}.product)"
+
+
+PRODUCT_AT = 27
+
+
 def facts_sql(ctx: CycleContext, low: int, high: int) -> tuple[str, list]:
-    """The SELECT that fills FACTS for the cases with ids in [low, high)."""
+    """The SELECT that fills FACTS for the cases of the debtors with ids in [low, high).
+
+    Chunks are windows of debtor ids: the big tables around a case are keyed by debtor
+    (debtors, documents, contact points, messages) and are read by range through their
+    debtor index; the few keyed by case (states, promises, plans, tasks) are joined."""
     date = q.date_param()
     as_of = ctx.as_of
     cols: list[str] = []
@@ -163,47 +182,54 @@ def facts_sql(ctx: CycleContext, low: int, high: int) -> tuple[str, list]:
     col("d.risk_score", "score")
     col(q.boolean("d.do_not_contact OR d.is_deceased"), "no_contact")
     col(q.boolean("d.is_disputed"), "debtor_disputed")
-    if needs_disputed(ctx):
-        col(
-            q.boolean(
-                f"d.is_disputed OR EXISTS (SELECT 1 FROM {DOCUMENT} dd WHERE dd.portfolio_id = c.portfolio_id"
-                f" AND dd.debtor_id = c.debtor_id AND dd.status = '{DocumentStatus.DISPUTED}'"
-                f" AND dd.balance <> 0)"
-            ),
-            "disputed",
-        )
-    else:
-        col(q.boolean("d.is_disputed"), "disputed")
     if needs(ctx, "attr"):
         col("d.attributes", "attr")
     if needs(ctx, "region"):
         region, region_params = _region_sql(ctx, "d.attributes")
         col(region, "region", *region_params)
-    if needs(ctx, "product"):
-        col(_product_sql(ctx, "c"), "product")
+
+    # Facts of the open documents beyond the case row: disputed ones, the oldest's product.
+    product, disputed = needs(ctx, "product"), needs_disputed(ctx)
+    if product or disputed:
+        joins.append(
+            f"LEFT JOIN (SELECT doc.portfolio_id, doc.debtor_id,"
+            f" MAX(CASE WHEN doc.status = '{DocumentStatus.DISPUTED}' THEN 1 ELSE 0 END) AS disputed,"
+            f" MIN(CASE WHEN doc.kind <> '{_CREDIT}' AND doc.product <> ''"
+            f" THEN {_product_key(ctx, 'doc')} END)"
+            f" AS product_key FROM {DOCUMENT} doc WHERE doc.organization_id = %s"
+            f" AND doc.debtor_id >= %s AND doc.debtor_id < %s AND doc.status IN ({_OPEN})"
+            f" AND doc.balance <> 0"
+            f" GROUP BY doc.portfolio_id, doc.debtor_id) dg"
+            f" ON dg.portfolio_id = c.portfolio_id AND dg.debtor_id = c.debtor_id"
+        )
+        join_params += [ctx.organization_id, low, high]
+    if disputed:
+        col(q.boolean("d.is_disputed OR dg.disputed = 1"), "disputed")
+    else:
+        col(q.boolean("d.is_disputed"), "disputed")
+    if product:
+        col(f"CAST(substr(dg.product_key, {PRODUCT_AT}) AS VARCHAR(60))", "product")
 
     # Promises (already resolved for as_of by resolve_promises) and plans of the chunk's cases.
     col(q.boolean("pp.case_id IS NOT NULL"), "promise_pending")
     joins.append(
         f"LEFT JOIN (SELECT DISTINCT x.case_id FROM {PROMISE} x WHERE x.organization_id = %s"
-        f" AND x.case_id >= %s AND x.case_id < %s AND x.status = '{PromiseStatus.PENDING}'"
-        f" AND x.made_on <= {date}) pp ON pp.case_id = c.id"
+        f" AND x.status = '{PromiseStatus.PENDING}' AND x.made_on <= {date}) pp ON pp.case_id = c.id"
     )
-    join_params += [ctx.organization_id, low, high, as_of]
+    join_params += [ctx.organization_id, as_of]
     col("COALESCE(pb.n, 0)", "broken_promises_90d")
     joins.append(
         f"LEFT JOIN (SELECT x.case_id, COUNT(*) AS n FROM {PROMISE} x WHERE x.organization_id = %s"
-        f" AND x.case_id >= %s AND x.case_id < %s AND x.status = '{PromiseStatus.BROKEN}'"
-        f" AND x.resolved_on > {date} AND x.resolved_on <= {date} GROUP BY x.case_id) pb ON pb.case_id = c.id"
+        f" AND x.status = '{PromiseStatus.BROKEN}' AND x.resolved_on > {date} AND x.resolved_on <= {date}"
+        f" GROUP BY x.case_id) pb ON pb.case_id = c.id"
     )
-    join_params += [ctx.organization_id, low, high, ctx.days_before(PROMISE_WINDOW_DAYS), as_of]
+    join_params += [ctx.organization_id, ctx.days_before(PROMISE_WINDOW_DAYS), as_of]
     col(q.boolean("pl.case_id IS NOT NULL"), "active_plan")
     joins.append(
         f"LEFT JOIN (SELECT DISTINCT x.case_id FROM {PLAN} x WHERE x.organization_id = %s"
-        f" AND x.case_id >= %s AND x.case_id < %s AND x.status = '{PlanStatus.ACTIVE}'"
-        f" AND x.starts_on <= {date}) pl ON pl.case_id = c.id"
+        f" AND x.status = '{PlanStatus.ACTIVE}' AND x.starts_on <= {date}) pl ON pl.case_id = c.id"
     )
-    join_params += [ctx.organization_id, low, high, as_of]
+    join_params += [ctx.organization_id, as_of]
     col("FALSE", "payment_in_transit")
 
     # Payments: only cases paid lately have any in the window; the rest skip the lookup.
@@ -217,8 +243,9 @@ def facts_sql(ctx: CycleContext, low: int, high: int) -> tuple[str, list]:
         f" SUM(CASE WHEN p.paid_on > {date} THEN {q.cents('p.amount')} ELSE 0 END) AS amount_cents,"
         f" MAX(CASE WHEN p.paid_on >= {date} THEN 1 ELSE 0 END) AS recent"
         f" FROM {CASE} c2 JOIN {PAYMENT} p ON p.portfolio_id = c2.portfolio_id AND p.debtor_id = c2.debtor_id"
-        f" WHERE c2.organization_id = %s AND c2.id >= %s AND c2.id < %s AND c2.last_payment_on > {date}"
-        f" AND p.status = '{PaymentStatus.POSTED}' AND p.paid_on > {date} AND p.paid_on <= {date}"
+        f" WHERE c2.organization_id = %s AND c2.debtor_id >= %s AND c2.debtor_id < %s"
+        f" AND c2.last_payment_on > {date} AND p.status = '{PaymentStatus.POSTED}'"
+        f" AND p.paid_on > {date} AND p.paid_on <= {date}"
         f" GROUP BY c2.id) pay ON pay.case_id = c.id"
     )
     window_start = ctx.days_before(window)
@@ -247,23 +274,21 @@ def facts_sql(ctx: CycleContext, low: int, high: int) -> tuple[str, list]:
         task_day, task_params = q.local_date("MAX(t.completed_at)", ctx.timezone, as_of)
         statuses = ", ".join(f"'{s}'" for s in CONTACT_STATUSES)
         kinds = ", ".join(f"'{k}'" for k in CONTACT_TASK_KINDS)
-        debtors = (
-            f"(SELECT c3.debtor_id FROM {CASE} c3"
-            f" WHERE c3.organization_id = %s AND c3.id >= %s AND c3.id < %s)"
-        )
         joins.append(
             f"LEFT JOIN (SELECT x.debtor_id, {q.days_between(date, message_day)} AS days FROM {MESSAGE} x"
-            f" WHERE x.organization_id = %s AND x.status IN ({statuses}) AND x.sent_at IS NOT NULL"
-            f" AND x.debtor_id IN {debtors} GROUP BY x.debtor_id) lm ON lm.debtor_id = c.debtor_id"
+            f" WHERE x.debtor_id >= %s AND x.debtor_id < %s AND x.organization_id = %s"
+            f" AND x.status IN ({statuses}) AND x.sent_at IS NOT NULL"
+            f" GROUP BY x.debtor_id) lm ON lm.debtor_id = c.debtor_id"
         )
-        join_params += [as_of, *message_params, ctx.organization_id, ctx.organization_id, low, high]
+        join_params += [as_of, *message_params, low, high, ctx.organization_id]
         joins.append(
-            f"LEFT JOIN (SELECT c4.debtor_id, {q.days_between(date, task_day)} AS days FROM {TASK} t"
-            f" JOIN {CASE} c4 ON c4.id = t.case_id WHERE t.organization_id = %s AND t.kind IN ({kinds})"
+            f"LEFT JOIN (SELECT c4.debtor_id, {q.days_between(date, task_day)} AS days FROM {CASE} c4"
+            f" JOIN {TASK} t ON t.case_id = c4.id WHERE c4.organization_id = %s"
+            f" AND c4.debtor_id >= %s AND c4.debtor_id < %s AND t.kind IN ({kinds})"
             f" AND t.status = '{TaskStatus.DONE}' AND t.completed_at IS NOT NULL"
-            f" AND c4.debtor_id IN {debtors} GROUP BY c4.debtor_id) lt ON lt.debtor_id = c.debtor_id"
+            f" GROUP BY c4.debtor_id) lt ON lt.debtor_id = c.debtor_id"
         )
-        join_params += [as_of, *task_params, ctx.organization_id, ctx.organization_id, low, high]
+        join_params += [as_of, *task_params, ctx.organization_id, low, high]
         col(
             "CASE WHEN lm.days >= 0 AND (lt.days IS NULL OR lt.days < 0 OR lm.days <= lt.days) THEN lm.days"
             " WHEN lt.days >= 0 THEN lt.days END",
@@ -310,17 +335,22 @@ def facts_sql(ctx: CycleContext, low: int, high: int) -> tuple[str, list]:
         as_of,
     )
 
+    if ctx.postgresql:
+        # One index lookup per case rather than a hash of every state of the organization.
+        state, state_on = f"LATERAL (SELECT * FROM {STATE} s0 WHERE s0.case_id = c.id OFFSET 0) s", "TRUE"
+    else:
+        state, state_on = f"{STATE} s", "s.case_id = c.id"
     sql = (
         f"SELECT {', '.join(cols)} FROM {CASE} c"
-        f" JOIN {DEBTOR} d ON d.id = c.debtor_id"
+        f" JOIN (SELECT * FROM {DEBTOR} WHERE id >= %s AND id < %s) d ON d.id = c.debtor_id"
         f" JOIN {PORTFOLIO} pf ON pf.id = c.portfolio_id"
-        f" LEFT JOIN {STATE} s ON s.case_id = c.id "
+        f" LEFT JOIN {state} ON {state_on} "
         + " ".join(joins)
-        + f" WHERE c.organization_id = %s AND c.id >= %s AND c.id < %s"
+        + f" WHERE c.organization_id = %s AND c.debtor_id >= %s AND c.debtor_id < %s"
         f" AND (c.status = '{CaseStatus.OPEN}' OR s.stage_id IS NOT NULL OR s.segment_id IS NOT NULL"
         f" OR s.strategy_id IS NOT NULL)"
     )
-    return sql, [*params, *join_params, ctx.organization_id, low, high]
+    return sql, [*params, low, high, *join_params, ctx.organization_id, low, high]
 
 
 def _stage_code_sql(ctx: CycleContext, column: str) -> tuple[str, list]:

@@ -1,13 +1,13 @@
 """``run_cycle``: the daily cycle of one organization for one business date.
 
 Phase 1 (promises, then case facts) runs as its own engines do; phases 2–8 run per chunk of
-case ids, each chunk in one transaction with a fixed list of statements (scratch tables
-FACTS → DECISIONS → DUE, then the writes), and the CycleRun row records each chunk done in
-the same transaction. Killed at any point and run again for the same date, a run skips the
-chunks already done and redoes the rest, so the end state is that of an uninterrupted run.
-A re-run of a completed date writes nothing (every write is guarded by "differs" or "not yet
-there"). On PostgreSQL, outside a transaction, chunks run on several connections at once.
-"""
+debtor ids (every case of a debtor in the same chunk), each chunk in one transaction with a
+fixed list of statements (scratch tables FACTS → DECISIONS → DUE, then the writes), and the
+CycleRun row records each chunk done in the same transaction. Killed at any point and run
+again for the same date, a run skips the chunks already done and redoes the rest, so the end
+state is that of an uninterrupted run. A re-run of a completed date writes nothing (every
+write is guarded by "differs" or "not yet there"). On PostgreSQL, outside a transaction,
+chunks run on several connections at once."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ from .facts import CASE, MESSAGE, STATE, TASK
 TRANSITION = StageTransition._meta.db_table
 logger = logging.getLogger(__name__)
 
-#: Case ids per chunk. A chunk is ~20 statements in one transaction: its facts (one join of
+#: Debtor ids per chunk. A chunk is ~20 statements in one transaction: its facts (one join of
 #: the cases with their debtors, states and history aggregates), decisions, the state and
 #: transition writes, due steps and their inserts. 50,000 ids keep each statement's scratch
 #: tables in a few MB and row locks on at most 50,000 states until the chunk commits; a
@@ -164,9 +164,12 @@ def _fail(run: CycleRun, error: BaseException) -> None:
 
 
 def _windows(organization_id: int, size: int) -> list[tuple[int, int]]:
-    """[low, high) case id windows aligned on multiples of ``size`` (the same on a resumed run)."""
+    """[low, high) debtor id windows aligned on multiples of ``size`` (the same on a resumed
+    run), over the debtors that have cases."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT MIN(id), MAX(id) FROM {CASE} WHERE organization_id = %s", [organization_id])
+        cursor.execute(
+            f"SELECT MIN(debtor_id), MAX(debtor_id) FROM {CASE} WHERE organization_id = %s", [organization_id]
+        )
         low, high = cursor.fetchone()
     if low is None:
         return []
@@ -298,7 +301,6 @@ class _Cycle:
             "decisions": [
                 (dialect.drop_temp_table(DECISIONS), []),
                 (f"{dialect.create_temp_table_as(DECISIONS)} {decisions_select}", decisions_params),
-                *([(f"ANALYZE {DECISIONS}", [])] if ctx.postgresql else []),
             ],
             "state": [(update_state, [ctx.as_of]), (insert_state, [org, ctx.as_of])],
             "transitions": [(transitions, [org, ctx.as_of, stamp])],
@@ -377,9 +379,10 @@ class _Cycle:
                 os.kill(os.getpid(), signal.SIGKILL)
 
     def _chunk(self, low: int, high: int) -> dict:
-        """Phases 2–8 for the cases with ids in [low, high); the caller holds the transaction."""
-        statements = self._statements(low, high, now())
+        """Phases 2–8 for the cases of the debtors with ids in [low, high); the caller holds
+        the transaction."""
         counts: dict = {}
+        statements = self._statements(low, high, now())
         with connection.cursor() as cursor, dialect.bulk_settings(cursor):
             for sql, params in statements["facts"] + statements["decisions"]:
                 cursor.execute(sql, params)
