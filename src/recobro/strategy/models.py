@@ -64,6 +64,11 @@ class StrategySettings(models.Model):
         default=30,
         help_text=_("Holds longer than this, or without an end, need a supervisor's approval"),
     )
+    manual_stage_days = models.PositiveSmallIntegerField(
+        _("manual stage kept (days)"),
+        default=30,
+        help_text=_("After a person moves a case to a stage, the cycle does not move it for this many days"),
+    )
     fallback_probability = models.JSONField(
         _("probability of payment by bucket"),
         default=default_fallback_probability,
@@ -215,13 +220,17 @@ class Strategy(models.Model):
         ordering = ["stage__position", "name"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "code"], name="strategy_unique_code"),
+            # Only active strategies compete for a stage and segment; retired ones stay for
+            # the actions that point to their steps.
             models.UniqueConstraint(
                 fields=["stage", "segment"],
-                condition=Q(segment__isnull=False),
+                condition=Q(segment__isnull=False, is_active=True),
                 name="strategy_unique_stage_segment",
             ),
             models.UniqueConstraint(
-                fields=["stage"], condition=Q(segment__isnull=True), name="strategy_unique_stage_default"
+                fields=["stage"],
+                condition=Q(segment__isnull=True, is_active=True),
+                name="strategy_unique_stage_default",
             ),
         ]
 
@@ -242,6 +251,11 @@ class Variant(models.Model):
         _("share (%)"), validators=[MaxValueValidator(100)], help_text=_("Shares of a strategy sum to 100")
     )
     position = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(
+        _("active"),
+        default=True,
+        help_text=_("A retired variant takes no cases; its cases are drawn again among the active ones"),
+    )
 
     class Meta:
         verbose_name = _("variant")
@@ -406,6 +420,12 @@ class CaseState(models.Model):
         verbose_name=_("variant"),
     )
     strategy_entered_on = models.DateField(_("in strategy since"), null=True, blank=True)
+    stage_pinned_until = models.DateField(
+        _("stage kept until"),
+        null=True,
+        blank=True,
+        help_text=_("Set by a manual move: until this date the cycle does not move the case between stages"),
+    )
     probability = models.DecimalField(_("probability of payment"), max_digits=5, decimal_places=4, default=0)
     expected_recovery = MoneyField(_("expected recovery"), default=0)
     priority = MoneyField(_("priority"), default=0)
