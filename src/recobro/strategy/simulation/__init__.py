@@ -71,12 +71,14 @@ class DayReport:
 
 @dataclass
 class VariantResult:
-    """How the cases one strategy variant worked did over the simulation.
+    """How the cases of one strategy variant did over the simulation.
 
-    ``cases``: cases the variant took an action for (a message or a task) in the period, or
-    whose payments in the period it claims: a payment counts for the variant of the case's
-    latest action before the day it was made (up to ``ATTRIBUTION_DAYS`` before the
-    period). ``payers`` of them paid, ``payments`` for ``paid`` in all.
+    ``cases``: cases the variant decided something for in the period (an action done, or
+    skipped: a step without a usable contact point still counts for its variant, or the
+    comparison would favour the variants that skip the hard cases), or whose payments in
+    the period it claims: a payment counts for the variant of the case's latest action
+    before the day it was made (up to ``ATTRIBUTION_DAYS`` before the period). ``payers``
+    of them paid, ``payments`` for ``paid`` in all.
     """
 
     strategy: str
@@ -243,7 +245,7 @@ def _promises(organization: Organization, summary: SimulationSummary) -> dict[st
 
 
 def variant_results(organization: Organization, *, start: dt.date, end: dt.date) -> list[VariantResult]:
-    """Champion against challengers: per variant, the cases it worked from ``start`` to
+    """Champion against challengers: per variant, the cases it had from ``start`` to
     ``end``, the actions it took, and what those cases paid after its actions (see
     ``VariantResult``). Four queries; the attribution is done in memory."""
     variants = {
@@ -254,20 +256,21 @@ def variant_results(organization: Organization, *, start: dt.date, end: dt.date)
         return []
     history: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
     worked: dict[int, set[int]] = defaultdict(set)
-    for case_id, variant_id, business_date, has_message in (
+    for case_id, variant_id, business_date, status, message_id in (
         Action.objects.filter(
             organization=organization,
-            status=ActionStatus.DONE,
             business_date__gte=start - dt.timedelta(days=ATTRIBUTION_DAYS),
             business_date__lte=end,
         )
-        .values_list("case_id", "variant_id", "business_date", "message_id")
+        .values_list("case_id", "variant_id", "business_date", "status", "message_id")
         .order_by("case_id", "business_date", "pk")
     ):
         history[case_id].append((business_date, variant_id))
         if business_date >= start and variant_id in variants:
             worked[variant_id].add(case_id)
-            if has_message is None:
+            if status != ActionStatus.DONE:
+                continue
+            if message_id is None:
                 variants[variant_id].tasks += 1
             else:
                 variants[variant_id].messages += 1

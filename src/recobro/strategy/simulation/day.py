@@ -7,8 +7,9 @@
 2. ``work_tasks``: the open tasks due by today are worked by the people of the case's
    portfolio (collectors, agency agents; else a supervisor or administrator), highest
    priority first, at most ``TASKS_PER_PERSON`` each a day; the rest wait for tomorrow.
-   Calls and visits reach the debtor or not (``model.call_outcome``); a promise goes
-   through ``record_promise`` with the collector as its author.
+   Calls, visits and agency assignments (the agency's agent, when the portfolio has one,
+   calls at once) reach the debtor or not (``model.call_outcome``); a promise goes
+   through ``record_promise`` with the collector (or agent) as its author.
 3. ``pay``: each open case pays with the model's daily probability; the payments are
    stored and allocated set-based (``allocate_payments``: the ledger's own allocation,
    audit and case refresh, a constant number of statements for the whole day).
@@ -83,7 +84,8 @@ TASK_RESULTS = {
 }
 #: Results that count as a contact with the debtor (for the payment model).
 REACHED_RESULTS = ("promise", "right_party", "refused")
-CONTACT_TASKS = (TaskKind.CALL, TaskKind.VISIT)
+#: Tasks that reach for the debtor (an external agency calls as soon as it gets the case).
+CONTACT_TASKS = (TaskKind.CALL, TaskKind.VISIT, TaskKind.AGENCY_ASSIGNMENT)
 
 
 class SimulationError(Exception):
@@ -294,9 +296,11 @@ def pending_promises(*, organization: Organization, day: dt.date) -> dict[int, t
 # --- 2. Tasks ------------------------------------------------------------------------------------
 
 
-def _workers(organization: Organization) -> tuple[dict[int, list], list]:
-    """Who works each portfolio's tasks (by username), and who works the rest."""
+def _workers(organization: Organization) -> tuple[dict[int, list], dict[int, list], list]:
+    """Who works each portfolio's tasks (by username), its external agency's agents, and who
+    works the rest (supervisors and administrators)."""
     by_portfolio: dict[int, list] = defaultdict(list)
+    agents: dict[int, list] = defaultdict(list)
     fallback = []
     memberships = (
         Membership.objects.filter(organization=organization, is_active=True, user__is_active=True)
@@ -308,9 +312,11 @@ def _workers(organization: Organization) -> tuple[dict[int, list], list]:
         if membership.role in (Role.COLLECTOR, Role.AGENCY):
             for portfolio in membership.portfolios.all():
                 by_portfolio[portfolio.pk].append(membership.user)
+                if membership.role == Role.AGENCY:
+                    agents[portfolio.pk].append(membership.user)
         elif membership.role in (Role.SUPERVISOR, Role.ADMIN):
             fallback.append(membership.user)
-    return by_portfolio, fallback
+    return by_portfolio, agents, fallback
 
 
 def work_tasks(
@@ -339,7 +345,7 @@ def _work(organization, day, seed, cases, counts, tasks) -> None:
     from recobro.negotiation.models import PromiseOrigin
     from recobro.negotiation.services import record_promise
 
-    by_portfolio, fallback = _workers(organization)
+    by_portfolio, agents, fallback = _workers(organization)
     users = {u.pk: u for people in [*by_portfolio.values(), fallback] for u in people}
     # Highest priority first, then the oldest; the account's key breaks ties the same way
     # whatever ids the rows have.
@@ -350,6 +356,8 @@ def _work(organization, day, seed, cases, counts, tasks) -> None:
     for pk, case_id, kind, due_on, _priority, assigned_id, portfolio_id, portfolio, debtor in tasks:
         key = (day, "task", case_key(portfolio, debtor), kind, due_on)
         people = by_portfolio.get(portfolio_id) or fallback
+        if kind == TaskKind.AGENCY_ASSIGNMENT:
+            people = agents.get(portfolio_id) or people
         if assigned_id is not None:
             worker = users.get(assigned_id) or _user(assigned_id)
         elif people:

@@ -13,14 +13,16 @@ rows come in and whatever ids the database hands out.
 
 - *where the case is*: not yet overdue, ``-2`` in the 3 days up to the due date and on it
   (four days of 12 %: about 40 % of current accounts pay in that window, more with a
-  reminder), ``-4.5`` from 4 to 10 days before, ``-6`` earlier; overdue, ``-1.2 - ln(1 + dpd)``: 13 % on the first day late,
-  2 % a day at 15 days, 0.6 % at 45, 0.25 % at 120, 0.07 % past a year;
+  reminder), ``-4.5`` from 4 to 10 days before, ``-6`` earlier; overdue,
+  ``-1.2 - ln(1 + dpd)``: 13 % on the first day late, 2 % a day at 15 days, 0.6 % at 45,
+  0.25 % at 120, 0.07 % past a year;
 - *balance*: ``-0.25 × ln(balance / typical balance)`` (the organization's median): owing
   four times the usual lowers the odds by a third;
 - *contacts*: each channel that reached the debtor in the last ``CONTACT_WINDOW_DAYS`` adds
   its lift ``× exp(-age / 4)`` (age in days; today's contact counts fully): a call that
-  reached the debtor 1.2, a visit 1.0, WhatsApp 0.9, an automated voice call 0.5, SMS 0.5,
-  a letter 0.4, email 0.3. So strategies that reach people on better channels collect more;
+  reached the debtor 1.2, a visit or an external agency's call 1.0, WhatsApp 0.9, an
+  automated voice call 0.5, SMS 0.5, a letter 0.4, email 0.3. So strategies that reach
+  people on better channels collect more;
 - *risk score* (when the debtor has one, 0 to 1): ``+4 × (score - 0.5)``;
 - *flags*: deceased ``ln 0.1``, bankrupt ``ln 0.25``, in dispute ``ln 0.3``.
 
@@ -33,12 +35,13 @@ Overdue: the whole balance (40 %, 15 % when it is more than 3 × typical), the o
 (35 %) or part of the overdue amount (20 % to 60 %, rounded down to a round unit of the
 organization's amounts). Never more than the balance.
 
-**Answering.** A task for a call or a visit reaches the debtor with probability 0.6 up to
+**Answering.** A task for a call, a visit or an assignment to an external agency (the
+agency calls at once) reaches the debtor with probability 0.6 up to
 30 days late, 0.45 up to 90 and 0.3 beyond (3 % of calls hit a wrong number). A reached
 debtor promises with probability 0.45 (0.3 past 90 days), refuses with 0.2, and otherwise
 listens without a commitment. A promise is for the overdue amount (half of it when that is
-more than twice the typical balance), 1 to 7 days ahead. Reviews, legal referrals and
-agency assignments are simply done.
+more than twice the typical balance), 1 to 7 days ahead. Reviews and legal referrals are
+simply done.
 
 **Delivery.** Messages are delivered except a small share that fails (email 4 %, SMS 2 %,
 WhatsApp 3 %, voice 10 %, letter 1 %); some are read (WhatsApp 60 %, email 30 %).
@@ -56,6 +59,7 @@ CONTACT_DECAY_DAYS = 4.0
 CONTACT_LIFT = {
     "call": 1.2,
     "visit": 1.0,
+    "agency_assignment": 1.0,
     "whatsapp": 0.9,
     "voice": 0.5,
     "sms": 0.5,
