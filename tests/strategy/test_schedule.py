@@ -181,3 +181,9 @@ def test_the_beat_task_runs_each_due_cycle_inline_without_a_broker(cast, monkeyp
     runs = CycleRun.objects.filter(as_of=DAY, status=CycleStatus.DONE)
     assert set(runs.values_list("organization__slug", flat=True)) == {"cobranzas-andinas", "comercial-norte"}
     assert run_due_cycles_task() == []  # done for today
+
+
+def test_an_organization_simulated_ahead_of_the_real_date_waits_for_it(cast):
+    CycleRun.objects.create(organization=cast.co, as_of=DAY + dt.timedelta(days=30), status=CycleStatus.DONE)
+    CycleRun.objects.create(organization=cast.mx, as_of=DAY + dt.timedelta(days=1), status=CycleStatus.FAILED)
+    assert due_slugs(MORNING + dt.timedelta(hours=1)) == {("comercial-norte", DAY)}

@@ -9,9 +9,11 @@
 An organization is *due* when its local time has passed its cycle hour
 (``StrategySettings.cycle_hour``; the model default when it has no settings yet) and its
 cycle for today's local date has not completed. Not due: an organization whose clock is
-frozen (``business_date_override``: the simulator moves that clock and runs its cycles), and
-one whose cycle for today is running and started less than ``RUNNING_GRACE`` ago (another
-process is at it; an older running cycle was killed and is resumed by running it again).
+frozen (``business_date_override``: the simulator moves that clock and runs its cycles), one
+whose cycle for today is running and started less than ``RUNNING_GRACE`` ago (another
+process is at it; an older running cycle was killed and is resumed by running it again),
+and one that already ran a cycle for a later date (a simulation went ahead of the real
+date; history is not rewritten, so it waits until the real date catches up).
 """
 
 import datetime as dt
@@ -71,16 +73,19 @@ def due_cycles(*, at: dt.datetime | None = None) -> list[DueCycle]:
             candidates.append(DueCycle(organization.pk, organization.slug, local.date()))
     if not candidates:
         return []
-    busy = set(
-        CycleRun.objects.filter(
-            organization_id__in=[c.organization_id for c in candidates],
-            as_of__in={c.as_of for c in candidates},
-        )
-        .exclude(status=CycleStatus.FAILED)
-        .exclude(status=CycleStatus.RUNNING, started_at__lt=at - RUNNING_GRACE)
-        .values_list("organization_id", "as_of")
-    )
-    return [c for c in candidates if (c.organization_id, c.as_of) not in busy]
+    local_dates = {c.organization_id: c.as_of for c in candidates}
+    busy = set()
+    for organization_id, as_of, status, started_at in CycleRun.objects.filter(
+        organization_id__in=list(local_dates), as_of__gte=min(local_dates.values())
+    ).values_list("organization_id", "as_of", "status", "started_at"):
+        today = local_dates[organization_id]
+        if as_of == today and (
+            status == CycleStatus.DONE or (status == CycleStatus.RUNNING and started_at >= at - RUNNING_GRACE)
+        ):
+            busy.add(organization_id)
+        elif as_of > today and status == CycleStatus.DONE:
+            busy.add(organization_id)  # a simulation ran ahead of the real date: wait for it
+    return [c for c in candidates if c.organization_id not in busy]
 
 
 def _enqueue_cycle(due: DueCycle) -> None:
