@@ -21,11 +21,28 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from recobro.channels.models import Message, Template
 from recobro.core import clock
 from recobro.core.audit import Actor
 from recobro.core.models import Membership, Organization, Role
 from recobro.core.money import format_money
-from recobro.strategy.models import Stage
+from recobro.negotiation.models import PaymentPlan, PromiseToPay
+from recobro.strategy.models import (
+    Action,
+    CaseState,
+    CycleRun,
+    Hold,
+    Segment,
+    Stage,
+    StageTransition,
+    Step,
+    Strategy,
+    StrategySettings,
+    Task,
+    Variant,
+)
+from recobro.strategy.simulation import real_today, simulate
+from recobro.strategy.yaml_io import import_configuration
 
 #: Days of simulated history ``recobro load_demo`` gives the demo.
 DEMO_DAYS = 60
@@ -45,8 +62,6 @@ def starting_date(timezone: str, days: int) -> dt.date:
 
 def import_strategy(organization: Organization, *, say: Progress) -> bool:
     """Import the organization's demo strategy if it has none; True when it did."""
-    from recobro.strategy.yaml_io import import_configuration
-
     if Stage.objects.filter(organization=organization).exists():
         return False
     path = STRATEGIES_DIR / f"{organization.slug}.yaml"
@@ -72,22 +87,6 @@ def import_strategy(organization: Organization, *, say: Progress) -> bool:
 def drop_strategy(organization: Organization) -> None:
     """Delete an organization's strategy, outbox and negotiation rows, in the order their
     protected foreign keys allow (``load.drop_organization`` calls it first)."""
-    from recobro.channels.models import Message, Template
-    from recobro.negotiation.models import PaymentPlan, PromiseToPay
-    from recobro.strategy.models import (
-        Action,
-        CaseState,
-        CycleRun,
-        Hold,
-        Segment,
-        StageTransition,
-        Step,
-        Strategy,
-        StrategySettings,
-        Task,
-        Variant,
-    )
-
     for model in (
         Action,
         Message,
@@ -111,8 +110,6 @@ def bring_to_life(organization: Organization, *, days: int, seed: int, say: Prog
 
     Returns the simulation's summary, or None when there was nothing to simulate.
     """
-    from recobro.strategy.simulation import real_today, simulate
-
     with transaction.atomic():
         import_strategy(organization, say=say)
     organization.refresh_from_db()

@@ -38,7 +38,9 @@ from recobro.channels.models import Message
 from recobro.core import audit, clock
 from recobro.core.audit import Actor, AuditAction
 from recobro.core.models import Organization
+from recobro.negotiation.models import PromiseToPay
 from recobro.portfolio.models import Case, Payment, PaymentStatus
+from recobro.strategy import engine
 from recobro.strategy.models import (
     Action,
     ActionStatus,
@@ -138,8 +140,6 @@ def simulate(
     progress: Callable[[DayReport], None] | None = None,
 ) -> SimulationSummary:
     """Move ``organization``'s business clock ``days`` days, simulating each day."""
-    from recobro.strategy.engine import run_cycle
-
     if isinstance(days, bool) or not isinstance(days, int) or days < 0:
         raise SimulationError(
             _("The number of days must be a whole number ≥ 0, not %(days)r.") % {"days": days}
@@ -186,7 +186,7 @@ def simulate(
         routine.work_tasks(organization=organization, day=day, seed=seed, cases=cases, counts=counts)
         routine.pay(organization=organization, day=day, seed=seed, cases=cases, counts=counts)
         routine.bill(organization=organization, day=day, seed=seed, counts=counts)
-        cycle = run_cycle(organization=organization, as_of=day)
+        cycle = engine.run_cycle(organization=organization, as_of=day)
         report = DayReport(
             day=day,
             counts=counts,
@@ -233,8 +233,6 @@ def _set_clock(organization: Organization, day: dt.date | None) -> None:
 
 
 def _promises(organization: Organization, summary: SimulationSummary) -> dict[str, int]:
-    from recobro.negotiation.models import PromiseToPay
-
     rows = (
         PromiseToPay.objects.filter(organization=organization, made_on__range=(summary.first, summary.end))
         .values_list("status")

@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -37,6 +38,9 @@ from django.utils.translation import gettext_lazy
 from recobro.channels.models import CONTACT_STATUSES, Message, MessageStatus
 from recobro.core.audit import Actor, AuditAction, entry, record_many
 from recobro.core.models import AuditSource, Membership, Organization, Role
+from recobro.negotiation.models import PromiseOrigin, PromiseStatus, PromiseToPay
+from recobro.negotiation.services import record_promise
+from recobro.portfolio.importers import upsert_rows
 from recobro.portfolio.models import (
     Case,
     CaseStatus,
@@ -45,7 +49,9 @@ from recobro.portfolio.models import (
     Payment,
     PaymentMethod,
     PaymentSource,
+    Portfolio,
 )
+from recobro.portfolio.services.payments import allocate_payments
 from recobro.strategy.models import Task, TaskKind, TaskStatus
 from recobro.strategy.simulation import model
 
@@ -281,8 +287,6 @@ def recent_contacts(*, organization: Organization, day: dt.date) -> dict[int, di
 def pending_promises(*, organization: Organization, day: dt.date) -> dict[int, tuple[Decimal, int]]:
     """Per case: its pending promise that falls due first (amount, days left; negative when
     the date has passed and the cycle has not resolved it yet)."""
-    from recobro.negotiation.models import PromiseStatus, PromiseToPay
-
     promises: dict[int, tuple[Decimal, int]] = {}
     for case_id, amount, promised_on in (
         PromiseToPay.objects.filter(organization=organization, status=PromiseStatus.PENDING)
@@ -342,9 +346,6 @@ def work_tasks(
 
 
 def _work(organization, day, seed, cases, counts, tasks) -> None:
-    from recobro.negotiation.models import PromiseOrigin
-    from recobro.negotiation.services import record_promise
-
     by_portfolio, agents, fallback = _workers(organization)
     users = {u.pk: u for people in [*by_portfolio.values(), fallback] for u in people}
     # Highest priority first, then the oldest; the account's key breaks ties the same way
@@ -434,8 +435,6 @@ def _work(organization, day, seed, cases, counts, tasks) -> None:
 
 
 def _user(pk: int):
-    from django.contrib.auth import get_user_model
-
     return get_user_model().objects.filter(pk=pk).first()
 
 
@@ -446,8 +445,6 @@ def pay(
     *, organization: Organization, day: dt.date, seed: int, cases: dict[int, OpenCase], counts: DayCounts
 ):
     """The day's payments, allocated by the ledger in one set-based pass."""
-    from recobro.portfolio.services.payments import allocate_payments
-
     stamp = f"{day:%Y%m%d}"
     if Payment.objects.filter(
         organization=organization, external_id__startswith=f"{EXTERNAL_PREFIX}-{stamp}-"
@@ -603,9 +600,6 @@ def bill(*, organization: Organization, day: dt.date, seed: int, counts: DayCoun
 
 
 def _upsert_documents(organization, rows_by_portfolio: dict[int, list[dict]], actor: Actor, counts) -> None:
-    from recobro.portfolio.importers import upsert_rows
-    from recobro.portfolio.models import Portfolio
-
     for portfolio in Portfolio.objects.filter(pk__in=list(rows_by_portfolio)).order_by("code"):
         result = upsert_rows(
             organization=organization,
