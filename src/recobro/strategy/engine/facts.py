@@ -375,22 +375,22 @@ def document_hold_sql(ctx: CycleContext) -> list[tuple[str, list]]:
         f"FROM {DOCUMENT} doc WHERE doc.portfolio_id = {FACTS}.portfolio_id"
         f" AND doc.debtor_id = {FACTS}.debtor_id AND doc.status IN ({_OPEN}) AND doc.balance <> 0{not_held}"
     )
+    disputed = q.boolean(
+        f"{FACTS}.debtor_disputed = TRUE"
+        f" OR MAX(CASE WHEN doc.status = '{DocumentStatus.DISPUTED}' THEN 1 ELSE 0 END) = 1"
+    )
     sums = (
         f"SELECT ROUND(COALESCE(SUM(doc.balance), 0), 2),"
         f" ROUND(COALESCE(SUM(CASE WHEN doc.kind <> '{_CREDIT}' AND doc.due_date < {date}"
         f" THEN doc.balance ELSE 0 END), 0), 2),"
         f" ROUND(COALESCE(SUM(doc.original_amount), 0), 2), COUNT(*),"
-        f" MIN(CASE WHEN doc.kind <> '{_CREDIT}' THEN doc.due_date END) {documents}"
-    )
-    disputed = q.boolean(
-        f"debtor_disputed = TRUE"
-        f" OR EXISTS (SELECT 1 {documents} AND doc.status = '{DocumentStatus.DISPUTED}')"
+        f" MIN(CASE WHEN doc.kind <> '{_CREDIT}' THEN doc.due_date END), {disputed} {documents}"
     )
     sql = (
-        f"UPDATE {FACTS} SET (balance, overdue_balance, original_amount, open_documents, oldest_due_date)"
-        f" = ({sums}), disputed = {disputed}"
+        f"UPDATE {FACTS} SET (balance, overdue_balance, original_amount, open_documents, oldest_due_date,"
+        f" disputed) = ({sums})"
     )
-    params = [ctx.as_of, *effective_params, *effective_params]
+    params = [ctx.as_of, *effective_params]
     if needs(ctx, "product"):
         sql += f", product = {_product_sql(ctx, FACTS, not_held)}"
         params += effective_params

@@ -10,20 +10,21 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from recobro.core.models import Organization
 from recobro.strategy.engine import CycleError, run_cycle
 
 #: Labels of the summary lines, in the order they are printed.
 SUMMARY_LINES = (
-    ("cases", "Cases worked"),
-    ("states_written", "Case states written"),
-    ("stage_moves", "Stage changes"),
-    ("actions_done", "Actions done"),
-    ("actions_skipped", "Actions skipped"),
-    ("messages", "Messages queued"),
-    ("tasks", "Tasks created"),
-    ("tasks_reprioritised", "Open tasks re-prioritised"),
+    ("cases", gettext_lazy("Cases worked")),
+    ("states_written", gettext_lazy("Case states written")),
+    ("stage_moves", gettext_lazy("Stage changes")),
+    ("actions_done", gettext_lazy("Actions done")),
+    ("actions_skipped", gettext_lazy("Actions skipped")),
+    ("messages", gettext_lazy("Messages queued")),
+    ("tasks", gettext_lazy("Tasks created")),
+    ("tasks_reprioritised", gettext_lazy("Open tasks re-prioritised")),
 )
 
 
@@ -94,7 +95,7 @@ class Command(BaseCommand):
             % {"kept": promises["kept"], "partly": promises["partly_kept"], "broken": promises["broken"]}
         )
         for key, label in SUMMARY_LINES:
-            self.stdout.write(f"  {_(label)}: {counts[key]:,}")
+            self.stdout.write(f"  {label}: {counts[key]:,}")
         for reason, n in sorted(counts["skipped"].items()):
             self.stdout.write(f"    {_('skipped')} · {_reason_label(reason)}: {n:,}")
 
