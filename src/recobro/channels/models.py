@@ -7,6 +7,7 @@ compliance gate and the providers that send them belong to the outreach work.
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from recobro.core.models import Organization
 from recobro.core.tenancy import OrganizationQuerySet, OrganizationWideQuerySet
@@ -72,7 +73,7 @@ class MessageStatus(models.TextChoices):
     HELD = "held", _("Held by compliance")
     SENT = "sent", _("Sent")
     DELIVERED = "delivered", _("Delivered")
-    READ = "read", _("Read")
+    READ = "read", pgettext_lazy("message status", "Read")
     FAILED = "failed", _("Failed")
     REPLIED = "replied", _("Replied")
     CANCELLED = "cancelled", _("Cancelled")
