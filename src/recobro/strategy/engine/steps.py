@@ -105,8 +105,10 @@ def due_sql(ctx: CycleContext) -> tuple[str, list]:
         " d.new_strategy_entered_on, d.priority_cents,"
         + ", ".join(f"d.{fact} AS has_{fact}" for fact in STOP_FACTS.values())
         + f", s.*, {due_on} AS due_on"
-        f" FROM {DECISIONS} d JOIN steps s ON s.variant_id = d.new_variant_id"
-        f" WHERE d.on_hold = FALSE AND {condition}"
+        # CROSS JOIN: SQLite then reads each case once and its variant's few steps, rather
+        # than the whole (wide) decisions table once per step. PostgreSQL plans it as a join.
+        f" FROM {DECISIONS} d CROSS JOIN steps s"
+        f" WHERE s.variant_id = d.new_variant_id AND d.on_hold = FALSE AND {condition}"
     )
     stop = " ".join(
         f"WHEN c.stop_{condition} = 1 AND c.has_{fact} = TRUE THEN '{condition}'"
@@ -137,7 +139,8 @@ def due_sql(ctx: CycleContext) -> tuple[str, list]:
         f" AND ({kinds}) AND cp.opted_out_at IS NULL AND cp.wrong_number = FALSE"
         f" ORDER BY cp.is_primary DESC, cp.created_at DESC, cp.id DESC LIMIT 1) END"
     )
-    with_point = f"SELECT r.*, {contact_point} AS contact_point_id FROM ({ranked}) r"
+    # Fenced: the outer query reads contact_point_id twice; merged, it would look it up twice.
+    with_point = f"SELECT r.*, {contact_point} AS contact_point_id FROM ({ranked}) r {ctx.fence()}"
     reason = (
         f"CASE WHEN p.stop_reason IS NOT NULL THEN p.stop_reason"
         f" WHEN p.rn > 1 THEN '{SkipReason.SUPERSEDED}'"
