@@ -308,3 +308,24 @@ def test_the_celery_task_runs_the_cycle(cast, config):
     assert CycleRun.objects.get().as_of == AS_OF
     assert isinstance(dt.date.fromisoformat(counts["as_of"]), dt.date)
     assert Debtor.objects.count() >= 3 and Document.objects.count() >= 3
+
+
+def test_a_cycle_works_only_its_own_organization(cast, config):
+    populate(cast, 5)
+    build_strategy_config(cast.co)
+    andean = Debtor.objects.create(organization=cast.co, external_id="CO-1", name="Andino")
+    Document.objects.create(
+        organization=cast.co,
+        portfolio=cast.bank_co,
+        debtor=andean,
+        external_id="CO-F1",
+        due_date=days(-10),
+        original_amount="100000.00",
+        balance="100000.00",
+        currency="COP",
+    )
+    cycle(cast, AS_OF)
+    assert CaseState.objects.filter(organization=cast.co).count() == 0
+    assert not Case.objects.filter(organization=cast.co).exists()  # not even its cases refreshed
+    assert CaseState.objects.filter(organization=cast.mx).count() == 5
+    assert set(CycleRun.objects.values_list("organization__slug", flat=True)) == {"comercial-norte"}
