@@ -83,7 +83,7 @@ def test_a_cycle_killed_in_the_middle_resumes_to_the_state_of_an_uninterrupted_r
     assert resumed.returncode == 0, resumed.stderr
     run.refresh_from_db()
     assert (run.status, run.attempts) == ("done", 2)
-    assert "Messages queued:" in resumed.stdout
+    assert f"{cast.mx.slug} " in resumed.stdout and AS_OF.isoformat() in resumed.stdout
     after_resume = snapshot()
     assert after_resume["actions"] and after_resume["messages"] and after_resume["tasks"]
     for action_id, key in run_keys():
