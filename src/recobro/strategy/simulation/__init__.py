@@ -192,7 +192,7 @@ def simulate(
             counts=counts,
             messages_queued=Message.objects.filter(organization=organization, business_date=day).count(),
             tasks_created=Task.objects.filter(organization=organization, action__business_date=day).count(),
-            cycle=cycle if isinstance(cycle, dict) else getattr(cycle, "__dict__", {}),
+            cycle=cycle,
         )
         summary.days.append(report)
         if progress is not None:
