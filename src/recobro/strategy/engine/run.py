@@ -339,7 +339,14 @@ class _Cycle:
         )
         if parallel:
             with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cycle") as pool:
-                list(pool.map(lambda w: self._chunk_on_own_connection(w, run, total), todo))
+                futures = [pool.submit(self._chunk_on_own_connection, w, run, total) for w in todo]
+                try:
+                    for future in futures:
+                        future.result()
+                except BaseException:
+                    for future in futures:  # a failed chunk stops the run: no new chunk starts
+                        future.cancel()
+                    raise
         else:
             for window in todo:
                 self._chunk_in_transaction(window, run, total)
