@@ -173,15 +173,21 @@ class _Refresh:
     def debtor_id_span(self) -> tuple[int | None, int | None]:
         doc_scope, doc_params = self._scope("d", None)
         case_scope, case_params = self._scope("c", None)
+        # One MIN or MAX per subquery: alone, each is a walk down the debtor index to the first
+        # row of the organization; together in one SELECT they scan every row (SQLite: 20 s
+        # over 3,000,000 documents when the cache is cold).
+        doc = f"FROM {self.document} d WHERE d.organization_id = %s{doc_scope}"
+        case = f"FROM {self.case} c WHERE c.organization_id = %s{case_scope}"
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT MIN(lo), MAX(hi) FROM ("
-                f" SELECT MIN(d.debtor_id) AS lo, MAX(d.debtor_id) AS hi FROM {self.document} d"
-                f" WHERE d.organization_id = %s{doc_scope}"
+                f" SELECT (SELECT MIN(d.debtor_id) {doc}) AS lo, (SELECT MAX(d.debtor_id) {doc}) AS hi"
                 f" UNION ALL"
-                f" SELECT MIN(c.debtor_id), MAX(c.debtor_id) FROM {self.case} c"
-                f" WHERE c.organization_id = %s{case_scope}) span",
-                [self.organization_id, *doc_params, self.organization_id, *case_params],
+                f" SELECT (SELECT MIN(c.debtor_id) {case}), (SELECT MAX(c.debtor_id) {case})) span",
+                [
+                    *(self.organization_id, *doc_params) * 2,
+                    *(self.organization_id, *case_params) * 2,
+                ],
             )
             return cursor.fetchone()
 

@@ -166,9 +166,12 @@ def _fail(run: CycleRun, error: BaseException) -> None:
 def _windows(organization_id: int, size: int) -> list[tuple[int, int]]:
     """[low, high) debtor id windows aligned on multiples of ``size`` (the same on a resumed
     run), over the debtors that have cases."""
+    cases = f"FROM {CASE} WHERE organization_id = %s"
     with connection.cursor() as cursor:
+        # Two subqueries: each walks the debtor index to its end (one SELECT with both scans).
         cursor.execute(
-            f"SELECT MIN(debtor_id), MAX(debtor_id) FROM {CASE} WHERE organization_id = %s", [organization_id]
+            f"SELECT (SELECT MIN(debtor_id) {cases}), (SELECT MAX(debtor_id) {cases})",
+            [organization_id, organization_id],
         )
         low, high = cursor.fetchone()
     if low is None:
