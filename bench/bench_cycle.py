@@ -185,12 +185,13 @@ def _rss_anon_kb(pid: int) -> int:
 
 class StatementClock:
     """Database time per kind of statement ("INSERT INTO strategy_action", "UPDATE
-    portfolio_case"…), on every connection the cycle opens (the PostgreSQL workers too:
-    each new connection gets the wrapper), summed over connections."""
+    portfolio_case"…) and of the commits, on every connection the cycle opens (the
+    PostgreSQL workers too: each new connection gets the wrapper), summed over connections
+    (so on PostgreSQL it may exceed the wall time)."""
 
     PATTERN = re.compile(
         r"^\s*(CREATE TEMP TABLE|INSERT INTO|UPDATE|DELETE FROM|SELECT|ANALYZE|DROP TABLE IF EXISTS|WITH)"
-        r"\s*(?:temp\.)?(\w*)",
+        r"\s*(?:temp\.)?\"?(\w*)",
         re.IGNORECASE,
     )
 
@@ -214,23 +215,39 @@ class StatementClock:
     def _attach(self, sender, connection, **kwargs) -> None:
         if self not in connection.execute_wrappers:
             connection.execute_wrappers.append(self)
+        if "_commit" not in vars(connection):  # COMMIT too: deferred foreign-key checks run there
+            commit = connection._commit
+
+            def timed_commit():
+                start = time.perf_counter()
+                try:
+                    return commit()
+                finally:
+                    with self.lock:
+                        self.seconds["COMMIT"] += time.perf_counter() - start
+                        self.count["COMMIT"] += 1
+
+            connection._commit = timed_commit
 
     def __enter__(self):
-        from django.db import connection
+        from django.db import connections
         from django.db.backends.signals import connection_created
 
         connection_created.connect(self._attach)
-        connection.ensure_connection()
-        self._attach(None, connection)
+        main = connections["default"]  # the wrapper itself (not the proxy): _commit is set on it
+        main.ensure_connection()
+        self._attach(None, main)
         return self
 
     def __exit__(self, *exc) -> None:
-        from django.db import connection
+        from django.db import connections
         from django.db.backends.signals import connection_created
 
         connection_created.disconnect(self._attach)
-        if self in connection.execute_wrappers:
-            connection.execute_wrappers.remove(self)
+        main = connections["default"]
+        if self in main.execute_wrappers:
+            main.execute_wrappers.remove(self)
+        vars(main).pop("_commit", None)
 
     def top(self, n: int = 12) -> dict[str, dict]:
         return {
