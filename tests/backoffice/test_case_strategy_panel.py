@@ -39,14 +39,14 @@ def test_the_case_page_explains_the_cycle_for_the_business_date(ana, case):
     page = page_of(ana, case)
     assert 'id="case-strategy"' in page
     assert 'data-as-of="2026-03-31"' in page
-    assert "The daily cycle has not placed this case in the strategy yet." in page
+    assert "El ciclo diario todavía no ha ubicado este caso en la estrategia." in page
     # Each stage's entry test, each segment's trace, the strategy and the variant.
-    assert "day 45 ≥ 61" in page
-    assert "The case enters Administrativa on 2026-03-31." in page
-    assert "balance &gt;= 5000: balance is 3200.50 → no" in page
-    assert "Segment: Saldo bajo" in page
-    assert "Bucket of the case in this strategy:" in page
-    assert "Not yet due: falls due on 2026-04-02, in 2 days." in page
+    assert "día 45 ≥ 61" in page
+    assert "El caso entra en Administrativa el 2026-03-31." in page
+    assert "balance &gt;= 5000: balance es 3200.50 → no" in page
+    assert "Segmento: Saldo bajo" in page
+    assert "Número de sorteo del caso en esta estrategia:" in page
+    assert "Aún no vence: vence el 2026-04-02, dentro de 2 días." in page
 
 
 def test_the_panel_shows_state_history_holds_actions_and_open_tasks(ana, cast, case, config):
@@ -72,14 +72,14 @@ def test_the_panel_shows_state_history_holds_actions_and_open_tasks(ana, cast, c
     Task.objects.create(organization=cast.mx, case=case, kind="call", title="Llamar a Eva", due_on=AS_OF)
     page = page_of(ana, case)
     assert "Saldo bajo" in page and "Única" in page
-    assert "since 15/02/2026" in page  # in stage since (es-MX date format)
+    assert "desde el 15/02/2026" in page  # in stage since (es-MX date format)
     assert "$1,600.25" in page
-    assert "Entry rule" in page  # the transition's reason
-    assert "Queja PROFECO" in page and "In force" in page
-    assert "No usable contact point for the channel" in page  # the action's skip reason
+    assert "Regla de entrada" in page  # the transition's reason
+    assert "Queja PROFECO" in page and "Vigente" in page
+    assert "Sin medio de contacto utilizable para el canal" in page  # the action's skip reason
     assert "Llamar a Eva" in page
     # The debtor is on hold: the steps wait.
-    assert "the debtor is on hold" in page
+    assert "la gestión del deudor está suspendida" in page
 
 
 def test_explain_for_another_date_returns_the_fragment_for_htmx_and_a_page_otherwise(ana, case):

@@ -33,7 +33,7 @@ def test_a_segment_with_a_bad_rule_is_refused_with_the_position(ana, configured)
     response = ana.post(url, data)
     assert response.status_code == 200
     page = errors_of(response)
-    assert "balanse" in page and "line 1, column 14" in page
+    assert "balanse" in page and "línea 1, columna 14" in page
     assert not Segment.objects.filter(code="nuevo").exists()
 
 
@@ -41,7 +41,7 @@ def test_a_segment_with_a_taken_priority_is_refused(ana, configured):
     data = {"code": "nuevo", "name": "Nuevo", "priority": "10", "rule": "dpd > 30", "is_active": "on"}
     response = ana.post(reverse("admin:strategy_segment_add"), data)
     assert response.status_code == 200
-    assert "priority 10 is already used by segments[0]" in errors_of(response)
+    assert "la prioridad 10 ya la usa segments[0]" in errors_of(response)
 
 
 def test_a_valid_segment_is_saved_through_the_service_and_audited(ana, configured):
@@ -72,7 +72,7 @@ def test_the_strategy_page_checks_the_shares_of_its_variants(ana, configured):
     data["variants-1-share"] = "30"
     response = ana.post(url, data)
     assert response.status_code == 200
-    assert "the shares of the variants sum to 110 (80 + 30); they must sum to 100." in errors_of(response)
+    assert "los porcentajes de las variantes suman 110 (80 + 30); deben sumar 100." in errors_of(response)
     assert Variant.objects.get(code="retador").share == 20
     data["variants-0-share"] = "70"
     assert ana.post(url, data).status_code == 302
@@ -99,7 +99,7 @@ def test_a_new_strategy_with_its_champion(ana, configured):
     }
     response = ana.post(reverse("admin:strategy_strategy_add"), data)
     assert response.status_code == 200
-    assert "a strategy needs exactly one champion variant; it has 0" in errors_of(response)
+    assert "una estrategia necesita exactamente una variante campeona; esta tiene 0" in errors_of(response)
     data["variants-0-is_champion"] = "on"
     assert ana.post(reverse("admin:strategy_strategy_add"), data).status_code == 302
     strategy = Strategy.objects.get(code="tarjeta-admin")
@@ -118,8 +118,8 @@ def test_the_variant_page_edits_its_steps(ana, configured):
     response = ana.post(url, data)
     assert response.status_code == 200
     page = errors_of(response)
-    assert "template &#x27;recordatorio&#x27; has no email version (it exists for sms)." in page
-    assert "is not a set of ISO weekday digits" in page
+    assert "la plantilla &#x27;recordatorio&#x27; no tiene versión para email (existe para sms)." in page
+    assert "no es un conjunto de dígitos ISO de días de la semana" in page
     # Fixed, with the call renamed: the same step row, renamed.
     data = form_data(ana.get(url), "variant_form")
     data["steps-1-name"] = "Llamada de seguimiento"
@@ -157,7 +157,7 @@ def test_a_template_in_use_cannot_be_deactivated(ana, configured):
     data.pop("is_active", None)
     response = ana.post(url, data)
     assert response.status_code == 200
-    assert "an active step needs an active template" in errors_of(response)
+    assert "un paso activo necesita una plantilla activa" in errors_of(response)
     template.refresh_from_db()
     assert template.is_active
 
@@ -170,7 +170,7 @@ def test_the_settings_page_checks_the_probabilities(ana, configured):
     data["fallback_probability"] = '{"current": "0.9"}'
     response = ana.post(url, data)
     assert response.status_code == 200
-    assert "a probability is needed for every aging bucket; missing: 1-30" in errors_of(response)
+    assert "se necesita una probabilidad para cada tramo de antigüedad; faltan: 1-30" in errors_of(response)
     data = form_data(ana.get(url), "strategysettings_form")
     data["long_hold_days"] = "45"
     assert ana.post(url, data).status_code == 302

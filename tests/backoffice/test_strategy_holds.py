@@ -42,9 +42,9 @@ def test_a_collectors_open_hold_waits_and_a_supervisor_approves_it(cast, ledger)
 def test_a_document_hold_and_form_errors(cast, ledger):
     ana = client_for(cast.ana)
     response = place(ana, scope="document", document="F-9999")
-    assert "has no document numbered F-9999" in response.content.decode()
+    assert "no tiene ningún documento con el número F-9999" in response.content.decode()
     response = place(ana, ends_on=(AS_OF - dt.timedelta(days=1)).isoformat())
-    assert "before it starts" in response.content.decode()
+    assert "antes de empezar" in response.content.decode()
     assert not Hold.objects.exists()
     assert place(ana, scope="document", document="F-1001", ends_on=AS_OF.isoformat()).status_code == 302
     assert Hold.objects.get().document.number == "F-1001"

@@ -20,7 +20,7 @@ def test_a_collector_records_a_promise_from_the_case(cast, ledger):
     promise = PromiseToPay.objects.get()
     assert (promise.case, promise.origin, promise.created_by) == (case, "collector", cast.carlos)
     response = carlos.post(url, {"amount": "500.00", "promised_on": AS_OF + dt.timedelta(days=3)})
-    assert "already has a pending promise" in response.content.decode()
+    assert "ya tiene una promesa pendiente" in response.content.decode()
     assert carlos.get(reverse("admin:negotiation_promisetopay_cancel", args=[promise.pk])).status_code == 302
     promise.refresh_from_db()
     assert promise.status == "cancelled"
@@ -32,9 +32,9 @@ def test_a_promise_by_debtor_id_and_its_errors(cast, ledger):
     response = ana.post(
         url, {"debtor": "C-1001", "amount": "100", "promised_on": AS_OF - dt.timedelta(days=1)}
     )
-    assert "on or after" in response.content.decode()
+    assert "o posterior" in response.content.decode()
     response = ana.post(url, {"debtor": "NOPE", "amount": "100", "promised_on": AS_OF})
-    assert "No open case of yours" in response.content.decode()
+    assert "Ninguno de sus casos abiertos" in response.content.decode()
     assert ana.post(url, {"debtor": "C-1001", "amount": "100", "promised_on": AS_OF}).status_code == 302
     assert PromiseToPay.objects.count() == 1
 

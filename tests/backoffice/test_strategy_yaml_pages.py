@@ -87,4 +87,4 @@ def test_an_upload_that_is_not_text_is_refused(ana, cast, ledger):
         "estrategia.yaml", b"\xff\xfe\x00binary", content_type="application/octet-stream"
     )
     response = ana.post(reverse(UPLOAD), {"file": upload})
-    assert "not UTF-8 text" in response.content.decode()
+    assert "no es texto UTF-8" in response.content.decode()

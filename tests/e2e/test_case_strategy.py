@@ -42,7 +42,7 @@ def test_ana_reads_the_explanation_explains_another_date_and_moves_the_case(case
     expect(explanation).to_have_attribute("data-as-of", "2026-03-31")
     expect(page.locator("#case-state")).to_contain_text("Administrativa")
     expect(page.locator("#explain-stage-reason")).to_contain_text("Administrativa")
-    expect(page.locator("#explain-segment")).to_contain_text("balance >= 5000: balance is 3500.00")
+    expect(page.locator("#explain-segment")).to_contain_text("balance >= 5000: balance es 3500.00")
     expect(page.locator("#explain-segment-result")).to_contain_text("Saldo bajo")
     call = explanation.locator("tr", has_text="Llamada")
     expect(call).to_have_attribute("data-status", "not_yet_due")
