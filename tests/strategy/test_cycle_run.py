@@ -329,3 +329,11 @@ def test_a_cycle_works_only_its_own_organization(cast, config):
     assert not Case.objects.filter(organization=cast.co).exists()  # not even its cases refreshed
     assert CaseState.objects.filter(organization=cast.mx).count() == 5
     assert set(CycleRun.objects.values_list("organization__slug", flat=True)) == {"comercial-norte"}
+
+
+def test_broken_aging_buckets_stop_the_cycle_with_their_reason(cast, config):
+    cast.mx.aging_buckets = [{"key": "a", "label": "A", "min": None, "max": 10}]
+    cast.mx.save()
+    with pytest.raises(CycleError, match="open-ended"):
+        cycle(cast, AS_OF)
+    assert not CycleRun.objects.exists()

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from recobro.channels.models import CHANNEL_CONTACT_KINDS
@@ -184,7 +185,10 @@ def load_config(organization) -> Config:
     settings = StrategySettings.objects.filter(organization=organization).first() or StrategySettings(
         organization=organization
     )
-    buckets = organization_buckets(organization)
+    try:
+        buckets = organization_buckets(organization)
+    except ValidationError as error:
+        raise CycleError(" ".join(error.messages)) from None
     fallback_raw = settings.fallback_probability or {}
     if not isinstance(fallback_raw, dict):
         raise CycleError(_("Strategy settings: the probability by bucket must be a mapping of bucket keys."))
