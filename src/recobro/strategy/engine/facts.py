@@ -302,16 +302,18 @@ def facts_sql(ctx: CycleContext, low: int, high: int) -> tuple[str, list]:
     col(q.boolean("dh.debtor_id IS NOT NULL"), "on_hold")
     joins.append(
         f"LEFT JOIN (SELECT DISTINCT h.debtor_id FROM {HOLD} h WHERE {effective}"
+        f" AND h.debtor_id >= %s AND h.debtor_id < %s"
         f" AND h.scope = '{HoldScope.DEBTOR}') dh ON dh.debtor_id = c.debtor_id"
     )
-    join_params += effective_params
+    join_params += [*effective_params, low, high]
     col(q.boolean("xh.debtor_id IS NOT NULL"), "document_hold")
     joins.append(
         f"LEFT JOIN (SELECT DISTINCT hd.portfolio_id, hd.debtor_id FROM {HOLD} h JOIN {DOCUMENT} hd"
-        f" ON hd.id = h.document_id WHERE {effective} AND h.scope = '{HoldScope.DOCUMENT}') xh"
+        f" ON hd.id = h.document_id WHERE {effective} AND h.debtor_id >= %s AND h.debtor_id < %s"
+        f" AND h.scope = '{HoldScope.DOCUMENT}') xh"
         f" ON xh.portfolio_id = c.portfolio_id AND xh.debtor_id = c.debtor_id"
     )
-    join_params += effective_params
+    join_params += [*effective_params, low, high]
 
     # The stored state.
     col(q.boolean("s.case_id IS NOT NULL"), "has_state")
