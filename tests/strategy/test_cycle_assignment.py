@@ -2,9 +2,11 @@
 
 from collections import Counter
 
+import pytest
+
 from recobro.negotiation.models import PromiseToPay
 from recobro.portfolio.models import Case, Debtor, Document
-from recobro.strategy.engine import variant_bucket
+from recobro.strategy.engine import CycleError, variant_bucket
 from recobro.strategy.models import CaseState, Segment, Variant
 from tests.strategy.conftest import AS_OF, cycle, days, new_debtor, owes
 
@@ -165,3 +167,22 @@ def test_a_case_that_changes_strategy_enters_it_and_draws_its_variant_again(cast
     assert state.variant.strategy_id == config.admin_alto.pk
     assert state.variant.pk in (config.alto_a.pk, config.alto_b.pk)
     assert state.strategy_entered_on == days(1)  # the day after the previous cycle
+
+
+def test_the_cases_of_a_retired_variant_are_drawn_again_among_the_active_ones(cast, config):
+    debtors = [new_debtor(cast, f"D{i}") for i in range(20)]
+    for debtor in debtors:
+        owes(cast, debtor, "100.00", days(-10))
+    cycle(cast, AS_OF)
+    assert CaseState.objects.filter(variant=config.admin_b).exists()
+
+    Variant.objects.filter(pk=config.admin_b.pk).update(is_active=False)  # retired; "a" keeps 50%
+    with pytest.raises(CycleError, match="active variants sum to 50%"):
+        cycle(cast, days(1))
+    Variant.objects.filter(pk=config.admin_a.pk).update(share=100)
+    cycle(cast, days(1))
+
+    states = CaseState.objects.filter(strategy=config.admin_default)
+    assert states.count() == 20
+    assert set(states.values_list("variant_id", flat=True)) == {config.admin_a.pk}
+    assert set(states.values_list("strategy_entered_on", flat=True)) == {AS_OF}  # still in the strategy

@@ -163,3 +163,24 @@ def test_an_inactive_stage_takes_no_new_cases(cast, config):
     owes(cast, debtor, "300.00", days(-70))
     cycle(cast, AS_OF)
     assert state_of(debtor).stage == config.administrative
+
+
+def test_a_stage_a_person_chose_is_kept_until_its_pin_ends_but_a_closed_case_leaves(cast, config):
+    debtor = new_debtor(cast, "D")
+    owes(cast, debtor, "300.00", days(-55))
+    paid = new_debtor(cast, "PAID")
+    document = owes(cast, paid, "300.00", days(-55))
+    cycle(cast, AS_OF)
+    CaseState.objects.update(stage_pinned_until=days(10))  # as a manual move does
+
+    cycle(cast, days(8))  # 63 days past due: extrajudicial by the rules, but pinned
+    assert state_of(debtor).stage == config.administrative
+
+    pay_off(document)
+    cycle(cast, days(10))  # the last pinned day
+    assert state_of(debtor).stage == config.administrative
+    assert state_of(paid).stage is None  # closed: leaves even when pinned
+
+    cycle(cast, days(11))
+    state = state_of(debtor)
+    assert (state.stage, state.stage_entered_on) == (config.extrajudicial, days(11))

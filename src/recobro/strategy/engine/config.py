@@ -230,7 +230,7 @@ def load_config(organization) -> Config:
     strategies: list[StrategyConf] = []
     variants_by_strategy: dict[int, list[Variant]] = {}
     for variant in Variant.objects.filter(
-        strategy__organization=organization, strategy__is_active=True
+        strategy__organization=organization, strategy__is_active=True, is_active=True
     ).order_by("strategy_id", "position", "id"):
         variants_by_strategy.setdefault(variant.strategy_id, []).append(variant)
     for strategy in Strategy.objects.filter(organization=organization, is_active=True).order_by("id"):
@@ -242,7 +242,7 @@ def load_config(organization) -> Config:
             low += variant.share
         if low != 100:
             raise CycleError(
-                _("Strategy “%(code)s”: the shares of its variants sum to %(total)s%%, not 100%%.")
+                _("Strategy “%(code)s”: the shares of its active variants sum to %(total)s%%, not 100%%.")
                 % {"code": strategy.code, "total": low}
             )
         strategies.append(
@@ -253,7 +253,7 @@ def load_config(organization) -> Config:
     steps: list[StepConf] = []
     valid_stops = set(StopCondition.values)
     for step in (
-        Step.objects.filter(variant__strategy_id__in=strategy_ids, is_active=True)
+        Step.objects.filter(variant__strategy_id__in=strategy_ids, variant__is_active=True, is_active=True)
         .select_related("template", "variant__strategy")
         .order_by("variant_id", "position")
     ):

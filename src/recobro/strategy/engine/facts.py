@@ -324,6 +324,7 @@ def facts_sql(ctx: CycleContext, low: int, high: int) -> tuple[str, list]:
         "strategy_id",
         "variant_id",
         "strategy_entered_on",
+        "stage_pinned_until",
     ):
         col(f"s.{name}", f"old_{name}")
     col("CAST(ROUND(s.probability * 10000) AS INTEGER)", "old_probability_e4")

@@ -75,13 +75,14 @@ def new_stage_sql(ctx: CycleContext, alias: str) -> tuple[str, list]:
     cured_exit = f"{current} IN ({', '.join('%s' for _ in leaving)})" if leaving else "1 = 0"
     sql = (
         f"CAST(CASE WHEN NOT {case_open(alias)} THEN NULL"
+        f" WHEN {current} IS NOT NULL AND {alias}.old_stage_pinned_until >= {q.date_param()} THEN {current}"
         f" WHEN {current} IS NULL THEN {target}"
         f" WHEN {target} = {current} THEN {current}"
         f" WHEN {target} IS NOT NULL AND {target_position} > {current_position} THEN {target}"
         f" WHEN {alias}.dpd = 0 AND {cured_exit} THEN {target}"
         f" ELSE {current} END AS BIGINT)"
     )
-    return sql, [*tp, *cp, *leaving]
+    return sql, [ctx.as_of, *tp, *cp, *leaving]
 
 
 def entry_date_sql(ctx: CycleContext, anchor: str, anchor_params: list) -> tuple[str, list]:
