@@ -18,7 +18,7 @@ from recobro.strategy.explain import (
     explanation_lines,
     variant_bucket,
 )
-from recobro.strategy.models import Action, Hold, Step, StrategySettings
+from recobro.strategy.models import Action, Hold, Step, StrategySettings, Variant
 from tests.conftest import AS_OF, make_document
 from tests.strategy.explain_setup import build_config, completed_cycle, make_case, set_state
 
@@ -206,6 +206,38 @@ def test_a_closed_case_leaves_its_stage(cast, config):
     assert explanation.steps == []
 
 
+def test_a_manual_move_keeps_the_stage_until_its_pin_ends(cast, config):
+    case = make_case(cast.retail, "Eva", "3500.00", AS_OF - 130 * DAY)  # the rules say judicial
+    set_state(case, config.extrajudicial, AS_OF - 5 * DAY, stage_pinned_until=AS_OF)
+    explanation = explain_case(case=case, as_of=AS_OF)
+    stage = explanation.stage
+    assert stage.target == config.judicial
+    assert (stage.move, stage.stage, stage.entered_on) == (
+        StageMove.PINNED,
+        config.extrajudicial,
+        AS_OF - 5 * DAY,
+    )
+    assert stage.pinned and stage.pinned_until == AS_OF
+    assert stage.reason == "The case is kept in Extrajudicial by a manual move until 2026-03-31."
+    assert "  → " + stage.reason in explanation_lines(explanation)
+    # From the day after, the rules apply again.
+    stage = explain_case(case=case, as_of=AS_OF + DAY).stage
+    assert (stage.move, stage.stage, stage.pinned) == (StageMove.FORWARD, config.judicial, False)
+
+
+def test_a_pinned_stage_is_not_left_by_a_cure_but_a_closed_case_leaves_it(cast, config):
+    case = make_case(cast.retail, "Eva", "300.00", AS_OF + 3 * DAY)  # not yet due: cured
+    set_state(case, config.administrative, AS_OF - 30 * DAY, stage_pinned_until=AS_OF + 5 * DAY)
+    stage = explain_case(case=case, as_of=AS_OF).stage
+    assert (stage.move, stage.stage) == (StageMove.PINNED, config.administrative)
+    record_payment(
+        organization=cast.mx, portfolio=cast.retail, debtor=case.debtor, amount=Decimal("300.00"),
+        paid_on=AS_OF, actor=cast.actor(),
+    )  # fmt: skip
+    stage = explain_case(case=case, as_of=AS_OF).stage
+    assert (stage.move, stage.stage) == (StageMove.CLOSED, None)
+
+
 # --- Segments, strategies, variants ------------------------------------------------------------
 
 
@@ -248,6 +280,32 @@ def test_a_case_keeps_its_variant_while_it_stays_in_the_strategy(cast, config):
     )  # fmt: skip
     variant = explain_case(case=case, as_of=AS_OF).variant
     assert variant.kept and variant.variant == other
+
+
+def test_retired_variants_take_no_share_and_their_cases_are_drawn_again(cast, config):
+    case = make_case(cast.retail, "Eva", "8000.00", AS_OF - 45 * DAY)
+    bucket = variant_bucket(case.pk, config.admin_alto.pk)
+    # The challenger is retired (it keeps its share value); the champion takes every case.
+    Variant.objects.filter(pk=config.challenger.pk).update(is_active=False)
+    Variant.objects.filter(pk=config.champion.pk).update(share=100)
+    set_state(
+        case, config.administrative, AS_OF - 44 * DAY, segment=config.alto, strategy=config.admin_alto,
+        variant=config.challenger, strategy_entered_on=AS_OF - 40 * DAY,
+    )  # fmt: skip
+    explanation = explain_case(case=case, as_of=AS_OF)
+    variant = explanation.variant
+    assert [(r.variant.code, r.low, r.high) for r in variant.ranges] == [("a", 0, 100)]
+    assert (variant.variant, variant.kept, variant.redrawn) == (config.champion, False, True)
+    assert variant.reason == (
+        "Its variant Retador was retired: it is drawn again among the active ones, still in the strategy"
+        f" since 2026-02-19. Bucket {bucket} falls in [0, 100): Campeón."
+    )
+    # The case stays in the strategy: same entry date, and only the champion's steps are judged.
+    assert not explanation.strategy.changed and explanation.strategy.entered_on == AS_OF - 40 * DAY
+    assert {o.step.variant_id for o in explanation.steps} == {config.champion.pk}
+    # A new case of the strategy is drawn among the active variants only.
+    other = make_case(cast.retail, "Fer", "9000.00", AS_OF - 45 * DAY)
+    assert explain_case(case=other, as_of=AS_OF).variant.variant == config.champion
 
 
 # --- Steps --------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 A small population of cases covers the cycle's decisions — every stage, both segments, the
 champion/challenger draw, catch-up over missed days, a weekend, a debtor hold, a document
 hold, a recent payment, a pending and a broken promise, a dispute, a do-not-contact debtor,
-a debtor without a mobile, a case paid off, a manual move. Day after day, explain runs for
+a debtor without a mobile, a case paid off, manual moves whose stage is kept (pinned) while
+the entry tests say otherwise, a cure would move it back or the case is paid off, and after
+the pin ends, a challenger variant retired mid-way (its cases drawn again). Day after day, explain runs for
 every case before the cycle; then the cycle runs, and for every case the stage, segment,
 strategy and variant (with their dates) and the priority that explain predicted are the
 stored CaseState, and the steps explain says the cycle records today are exactly the
@@ -21,8 +23,8 @@ from recobro.negotiation.models import PromiseToPay
 from recobro.portfolio.models import Case, ContactPoint
 from recobro.portfolio.services.payments import record_payment
 from recobro.strategy.engine import run_cycle
-from recobro.strategy.explain import StepStatus, explain_case
-from recobro.strategy.models import Action, CaseState, Hold, Step, Strategy, Variant
+from recobro.strategy.explain import StageMove, StepStatus, explain_case
+from recobro.strategy.models import Action, CaseState, Hold, Step, Strategy, StrategySettings, Variant
 from recobro.strategy.services.stages import move_case_stage
 from tests.conftest import AS_OF, make_document
 from tests.strategy.explain_setup import build_config, make_case
@@ -68,6 +70,7 @@ def population(cast):
     org.save(update_fields=["business_date_override"])
     config = build_config(org)
     _add_strategies(org, config)
+    StrategySettings.objects.create(organization=org, manual_stage_days=10)
     actor = Actor.for_user(cast.ana)
 
     def case(name, amount, due, **kwargs):
@@ -124,6 +127,8 @@ def population(cast):
     karla = cases["disputed"].debtor
     karla.is_disputed = True
     karla.save()
+    # Mario also owes an invoice due in a month: once he pays the overdue one he is cured.
+    make_document(cast.retail, cases["no-mobile"].debtor, "M-NEXT", "1000.00", D0 + 30 * DAY)
     luis = cases["document-hold"]
     held = make_document(cast.retail, luis.debtor, "L-OLD", "5000.00", D0 - 80 * DAY)
     Hold.objects.create(
@@ -196,23 +201,59 @@ def test_explain_predicts_what_the_cycle_does_day_after_day(population):
     seen: set[StepStatus] = set()
 
     def day(d):
-        for e in _day(org, d).values():
+        explanations = _day(org, d)
+        for e in explanations.values():
             seen.update(o.status for o in e.steps)
+        return explanations
 
     day(D0)  # the first cycle: every case enters today
     day(D0 + DAY)
-    # Beto pays off; Fausto's case is moved back by hand; two days are missed (Thu, Fri).
+    # Beto pays off; Fausto's case is moved back by hand, Mario's and Celia's forward (each
+    # kept there for manual_stage_days = 10, until D0 + 11); two days are missed (Thu, Fri).
     record_payment(
         organization=org, portfolio=cast.retail, debtor=cases["early"].debtor, amount=Decimal("3500.00"),
         paid_on=D0 + DAY, actor=actor,
     )  # fmt: skip
-    move_case_stage(
-        case=cases["judicial"], stage=config.extrajudicial, reason_note="Revisión", actor=actor,
-        as_of=D0 + DAY,
+    for name, stage in (("judicial", config.extrajudicial), ("no-mobile", config.extrajudicial),
+                        ("high", config.judicial)):  # fmt: skip
+        move_case_stage(case=cases[name], stage=stage, reason_note="Revisión", actor=actor, as_of=D0 + DAY)
+    assert CaseState.objects.get(case=cases["judicial"]).stage_pinned_until == D0 + 11 * DAY
+    # Mario pays his overdue invoice (cured: dpd 0), Celia pays everything (closed).
+    record_payment(
+        organization=org, portfolio=cast.retail, debtor=cases["no-mobile"].debtor, amount=Decimal("3000.00"),
+        paid_on=D0 + DAY, actor=actor,
     )  # fmt: skip
-    day(D0 + 4 * DAY)  # Saturday: the call waits for a weekday, the rest catches up
+    record_payment(
+        organization=org, portfolio=cast.retail, debtor=cases["high"].debtor, amount=Decimal("8000.00"),
+        paid_on=D0 + DAY, actor=actor,
+    )  # fmt: skip
+    saturday = day(D0 + 4 * DAY)  # Saturday: the call waits for a weekday, the rest catches up
+    fausto, mario, celia = (saturday[cases[n].pk].stage for n in ("judicial", "no-mobile", "high"))
+    assert fausto.move == StageMove.PINNED and fausto.target == config.judicial  # the rules say judicial
+    assert fausto.stage == config.extrajudicial
+    assert "by a manual move until 2026-04-11" in fausto.reason
+    assert mario.move == StageMove.PINNED and mario.stage == config.extrajudicial  # cured, but kept
+    assert celia.move == StageMove.CLOSED  # a closed case still leaves
     day(D0 + 6 * DAY)  # Monday
-    day(D0 + 20 * DAY)  # a long gap: stale steps
+    # The challenger of "alto" is retired: its cases are drawn again among the active ones.
+    on_challenger = set(
+        CaseState.objects.filter(variant=config.challenger).values_list("case_id", "strategy_entered_on")
+    )
+    assert on_challenger
+    Variant.objects.filter(pk=config.challenger.pk).update(is_active=False)
+    Variant.objects.filter(pk=config.champion.pk).update(share=100)
+    gap = day(D0 + 20 * DAY)  # a long gap: stale steps; the pins have ended
+    fausto, mario = (gap[cases[n].pk].stage for n in ("judicial", "no-mobile"))
+    assert (fausto.move, fausto.stage) == (StageMove.FORWARD, config.judicial)
+    assert (mario.move, mario.stage) == (StageMove.BACK_CURED, None)
+    redrawn = [(case_id, on) for case_id, on in on_challenger if not gap[case_id].strategy.changed]
+    assert redrawn  # some stay in the administrative stage (others moved on to extrajudicial)
+    for case_id, entered_on in redrawn:
+        e = gap[case_id]
+        assert e.variant.redrawn and e.variant.variant == config.champion
+        assert "was retired" in e.variant.reason
+        assert CaseState.objects.get(case_id=case_id).strategy_entered_on == entered_on
+    assert not Action.objects.filter(variant=config.challenger, business_date=D0 + 20 * DAY).exists()
 
     # The population went through the cycle's cases (a test that checks nothing is no test).
     assert {
@@ -228,6 +269,7 @@ def test_explain_predicts_what_the_cycle_does_day_after_day(population):
         StepStatus.NOT_YET_DUE,
         StepStatus.BEFORE_STRATEGY,
     } <= seen
+    assert Action.objects.filter(variant=config.challenger).exists()  # before it was retired
     variants = set(CaseState.objects.filter(strategy=config.admin_alto).values_list("variant_id", flat=True))
-    assert variants == {config.champion.pk, config.challenger.pk}
+    assert variants == {config.champion.pk}
     assert Action.objects.filter(status="done").exists() and Action.objects.filter(status="skipped").exists()

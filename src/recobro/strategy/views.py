@@ -189,7 +189,7 @@ def case_panel(request: HttpRequest, case: Case) -> dict:
     return {
         "case": case,
         "state": state,
-        "state_rows": _state_rows(state, case),
+        "state_rows": _state_rows(state, case, today),
         "transitions": [
             {
                 "row": t,
@@ -224,7 +224,7 @@ def case_panel(request: HttpRequest, case: Case) -> dict:
     }
 
 
-def _state_rows(state: CaseState | None, case: Case) -> list[tuple]:
+def _state_rows(state: CaseState | None, case: Case, today: dt.date) -> list[tuple]:
     if state is None:
         return []
     organization = case.organization
@@ -232,8 +232,13 @@ def _state_rows(state: CaseState | None, case: Case) -> list[tuple]:
     def since(value):
         return _("since %(date)s") % {"date": date(value)} if value else ""
 
+    pin = []
+    if state.stage is not None and state.stage_pinned_until is not None and state.stage_pinned_until >= today:
+        # docs/strategy.md §3: the cycle keeps a stage a person chose until this date.
+        pin = [(_("Stage kept until"), date(state.stage_pinned_until), _("by a manual move"))]
     return [
         (_("Stage"), state.stage or "—", since(state.stage_entered_on) if state.stage else ""),
+        *pin,
         (_("Segment"), state.segment or "—", ""),
         (_("Strategy"), state.strategy or "—", since(state.strategy_entered_on) if state.strategy else ""),
         (_("Variant"), state.variant.name if state.variant else "—", ""),
@@ -316,7 +321,7 @@ def case_move_stage(request: HttpRequest, pk: int) -> HttpResponse:
     form = MoveStageForm(request.POST or None, case=case)
     if request.method == "POST" and form.is_valid():
         try:
-            move_case_stage(
+            transition = move_case_stage(
                 case=case,
                 stage=form.cleaned_data["stage"],
                 reason_note=form.cleaned_data["reason_note"],
@@ -326,8 +331,13 @@ def case_move_stage(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             _refusal(form, error)
         else:
+            pinned_until = (
+                CaseState.objects.filter(case=case).values_list("stage_pinned_until", flat=True).first()
+            )
             messages.success(
-                request, _("The case moved to %(stage)s.") % {"stage": form.cleaned_data["stage"]}
+                request,
+                _("The case moved to %(stage)s; the daily cycle keeps it there until %(date)s.")
+                % {"stage": transition.to_stage, "date": date(pinned_until)},
             )
             return HttpResponseRedirect(case_url(case))
     return render_page(

@@ -53,6 +53,7 @@ def decide_stage(
 ) -> StageDecision:
     current = state.stage if state is not None else None
     since = state.stage_entered_on if state is not None else None
+    pinned_until = state.stage_pinned_until if state is not None else None
     due_offset = (as_of - oldest_due_date).days if oldest_due_date is not None else None
     tests: list[StageTest] = []
     target: Stage | None = None
@@ -71,7 +72,7 @@ def decide_stage(
     entered = {t.stage.pk: t.entered_on for t in tests}
 
     def decision(move, stage, entered_on, reason):
-        return StageDecision(current, since, tests, target, move, stage, entered_on, reason)
+        return StageDecision(current, since, tests, target, move, stage, entered_on, reason, pinned_until)
 
     if case.status == CaseStatus.CLOSED or not facts["open_documents"]:
         if current is None:
@@ -81,6 +82,15 @@ def decide_stage(
             None,
             None,
             _("The case is closed (no open balance): it leaves %(stage)s.") % {"stage": current},
+        )
+    if current is not None and pinned_until is not None and pinned_until >= as_of:
+        # docs/strategy.md §3: a stage a person chose is kept, whatever the entry tests say.
+        return decision(
+            StageMove.PINNED,
+            current,
+            since,
+            _("The case is kept in %(stage)s by a manual move until %(date)s.")
+            % {"stage": current, "date": iso(pinned_until)},
         )
     if current is None:
         if target is None:
@@ -192,13 +202,15 @@ def choose_variant(
 ) -> VariantChoice:
     if strategy.strategy is None:
         return VariantChoice(None, None, [], False, _("No strategy, so no variant."))
+    # docs/strategy.md §6: only active variants take share ranges.
     ranges, low = [], 0
-    for variant in sorted(variants, key=lambda v: (v.position, v.pk)):
+    for variant in sorted((v for v in variants if v.is_active), key=lambda v: (v.position, v.pk)):
         ranges.append(VariantRange(variant, low, low + variant.share))
         low += variant.share
     bucket = variant_bucket(case.pk, strategy.strategy.pk)
     stored = state.variant if state is not None else None
-    if not strategy.changed and stored is not None and stored.strategy_id == strategy.strategy.pk:
+    same_strategy = not strategy.changed and stored is not None and stored.strategy_id == strategy.strategy.pk
+    if same_strategy and stored.is_active:
         return VariantChoice(
             stored,
             bucket,
@@ -207,6 +219,16 @@ def choose_variant(
             _("The case keeps %(variant)s, drawn when it entered the strategy on %(date)s.")
             % {"variant": stored.name, "date": iso(strategy.entered_on)},
         )
+    retired = (
+        _(
+            "Its variant %(variant)s was retired: it is drawn again among the active ones,"
+            " still in the strategy since %(date)s."
+        )
+        % {"variant": stored.name, "date": iso(strategy.entered_on)}
+        + " "
+        if same_strategy
+        else ""
+    )
     for r in ranges:
         if r.low <= bucket < r.high:
             return VariantChoice(
@@ -214,16 +236,23 @@ def choose_variant(
                 bucket,
                 ranges,
                 False,
-                _("Bucket %(bucket)s falls in %(range)s: %(variant)s.")
+                retired
+                + _("Bucket %(bucket)s falls in %(range)s: %(variant)s.")
                 % {"bucket": bucket, "range": r.label, "variant": r.variant.name},
+                redrawn=bool(retired),
             )
     return VariantChoice(
         None,
         bucket,
         ranges,
         False,
-        _("Bucket %(bucket)s falls in no variant: the shares sum to %(total)s, not 100.")
+        retired
+        + _(
+            "Bucket %(bucket)s falls in no variant:"
+            " the shares of the active variants sum to %(total)s, not 100."
+        )
         % {"bucket": bucket, "total": low},
+        redrawn=bool(retired),
     )
 
 

@@ -69,6 +69,7 @@ class StageMove(enum.StrEnum):
     HOLD_BACK = "hold_back"  # the target is earlier (or none) but the case is not cured / the stage keeps it
     BACK_CURED = "back_cured"  # cured: goes back to the target (or leaves every stage)
     CLOSED = "closed"  # the case has no open balance: leaves its stage
+    PINNED = "pinned"  # a manual move keeps the current stage until stage_pinned_until
 
 
 @dataclass
@@ -81,6 +82,11 @@ class StageDecision:
     stage: Stage | None  # the stage after the cycle
     entered_on: dt.date | None
     reason: str
+    pinned_until: dt.date | None = None  # the stored pin of a manual move (kept while >= as_of)
+
+    @property
+    def pinned(self) -> bool:
+        return self.move == StageMove.PINNED
 
 
 @dataclass
@@ -117,6 +123,7 @@ class VariantChoice:
     ranges: list[VariantRange]
     kept: bool  # the stored variant stays (the case stays in the strategy)
     reason: str
+    redrawn: bool = False  # the stored variant was retired: drawn again, still in the strategy
 
 
 class StepStatus(enum.StrEnum):

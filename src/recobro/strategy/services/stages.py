@@ -1,8 +1,10 @@
 """A person's stage move: ``move_case_stage`` (docs/strategy.md §3, "manual moves").
 
 The case enters the stage on ``as_of`` and its history gets a transition with reason
-``manual``, the person and their note. The cycle takes it from there (its strategy and
-variant follow the new stage on the next run).
+``manual``, the person and their note. The stage is pinned: until ``as_of +
+manual_stage_days`` (the organization's strategy settings) the cycle does not move the
+case between stages by rule or cure; a closed case still leaves. Its strategy and variant
+follow the new stage on the next run.
 """
 
 import datetime as dt
@@ -13,7 +15,7 @@ from django.utils.translation import gettext as _
 from recobro.core import audit
 from recobro.core.audit import Actor, AuditAction
 from recobro.portfolio.models import Case, CaseStatus
-from recobro.strategy.models import CaseState, Stage, StageTransition, TransitionReason
+from recobro.strategy.models import CaseState, Stage, StageTransition, StrategySettings, TransitionReason
 from recobro.strategy.services import StrategyError
 from recobro.strategy.services.access import require_case_access
 
@@ -42,6 +44,9 @@ def move_case_stage(
     if case.status != CaseStatus.OPEN:
         raise StrategyError(_("The case is closed; only open cases change stage."), code="case_closed")
     require_case_access(actor, organization, case)
+    settings = StrategySettings.objects.filter(organization=organization).first() or StrategySettings(
+        organization=organization
+    )
     with transaction.atomic():
         state, created = CaseState.objects.select_for_update().get_or_create(
             case=case, defaults={"organization": organization}
@@ -54,7 +59,8 @@ def move_case_stage(
         from_stage_id = state.stage_id
         state.stage = stage
         state.stage_entered_on = as_of
-        state.save(update_fields=["stage", "stage_entered_on"])
+        state.stage_pinned_until = as_of + dt.timedelta(days=settings.manual_stage_days)
+        state.save(update_fields=["stage", "stage_entered_on", "stage_pinned_until"])
         transition = StageTransition.objects.create(
             organization=organization,
             case=case,
