@@ -88,7 +88,12 @@ class MessageQuerySet(OrganizationQuerySet):
 
 
 class Message(models.Model):
-    """One message in the outbox (mensaje)."""
+    """One message in the outbox (mensaje).
+
+    Rows are written set-based by the cycle from ids read in the same transaction, so
+    foreign keys other than ``case`` carry no database check (``db_constraint=False``: the
+    checks were half the cycle's write time); the ORM still applies their on_delete.
+    """
 
     organization = models.ForeignKey(
         Organization,
@@ -96,12 +101,18 @@ class Message(models.Model):
         related_name="+",
         db_index=False,
         verbose_name=_("organization"),
+        db_constraint=False,
     )
     case = models.ForeignKey(
         Case, on_delete=models.CASCADE, related_name="messages", db_index=False, verbose_name=_("case")
     )
     debtor = models.ForeignKey(
-        Debtor, on_delete=models.CASCADE, related_name="messages", db_index=False, verbose_name=_("debtor")
+        Debtor,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        db_index=False,
+        verbose_name=_("debtor"),
+        db_constraint=False,
     )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     contact_point = models.ForeignKey(
@@ -112,6 +123,7 @@ class Message(models.Model):
         related_name="messages",
         db_index=False,
         verbose_name=_("contact point"),
+        db_constraint=False,
     )
     template = models.ForeignKey(
         Template,
@@ -119,6 +131,7 @@ class Message(models.Model):
         related_name="messages",
         db_index=False,
         verbose_name=_("template"),
+        db_constraint=False,
     )
     language = models.CharField(_("language"), max_length=10, blank=True)
     business_date = models.DateField(_("business date"))

@@ -370,6 +370,10 @@ class CaseState(models.Model):
     """Where a case stands in the strategy: stage, segment, strategy, variant and priority.
 
     One row per case, written by the cycle (and by manual stage moves).
+
+    Rows are written set-based by the cycle from ids read in the same transaction, so
+    foreign keys other than ``case`` carry no database check (``db_constraint=False``: the
+    checks were half the cycle's write time); the ORM still applies their on_delete.
     """
 
     case = models.OneToOneField(
@@ -381,6 +385,7 @@ class CaseState(models.Model):
         related_name="+",
         db_index=False,
         verbose_name=_("organization"),
+        db_constraint=False,
     )
     stage = models.ForeignKey(
         Stage,
@@ -390,6 +395,7 @@ class CaseState(models.Model):
         related_name="+",
         db_index=False,
         verbose_name=_("stage"),
+        db_constraint=False,
     )
     stage_entered_on = models.DateField(_("in stage since"), null=True, blank=True)
     segment = models.ForeignKey(
@@ -400,6 +406,7 @@ class CaseState(models.Model):
         related_name="+",
         db_index=False,
         verbose_name=_("segment"),
+        db_constraint=False,
     )
     strategy = models.ForeignKey(
         Strategy,
@@ -409,6 +416,7 @@ class CaseState(models.Model):
         related_name="+",
         db_index=False,
         verbose_name=_("strategy"),
+        db_constraint=False,
     )
     variant = models.ForeignKey(
         Variant,
@@ -418,6 +426,7 @@ class CaseState(models.Model):
         related_name="+",
         db_index=False,
         verbose_name=_("variant"),
+        db_constraint=False,
     )
     strategy_entered_on = models.DateField(_("in strategy since"), null=True, blank=True)
     stage_pinned_until = models.DateField(
@@ -457,7 +466,12 @@ class StageTransitionQuerySet(OrganizationQuerySet):
 
 
 class StageTransition(models.Model):
-    """The stage history of a case."""
+    """The stage history of a case.
+
+    Rows are written set-based by the cycle from ids read in the same transaction, so
+    foreign keys other than ``case`` carry no database check (``db_constraint=False``: the
+    checks were half the cycle's write time); the ORM still applies their on_delete.
+    """
 
     organization = models.ForeignKey(
         Organization,
@@ -465,6 +479,7 @@ class StageTransition(models.Model):
         related_name="+",
         db_index=False,
         verbose_name=_("organization"),
+        db_constraint=False,
     )
     case = models.ForeignKey(
         Case, on_delete=models.CASCADE, related_name="stage_transitions", verbose_name=_("case")
@@ -477,6 +492,7 @@ class StageTransition(models.Model):
         related_name="+",
         db_index=False,
         verbose_name=_("from"),
+        db_constraint=False,
     )
     to_stage = models.ForeignKey(
         Stage,
@@ -486,6 +502,7 @@ class StageTransition(models.Model):
         related_name="+",
         db_index=False,
         verbose_name=_("to"),
+        db_constraint=False,
     )
     business_date = models.DateField(_("business date"))
     reason = models.CharField(_("reason"), max_length=8, choices=TransitionReason.choices)
@@ -538,6 +555,10 @@ class Action(models.Model):
 
     Unique per (case, step, due date): a step fires once for each date it falls due on, so
     re-running a day adds nothing and a missed day is caught up once.
+
+    Rows are written set-based by the cycle from ids read in the same transaction, so
+    foreign keys other than ``case`` carry no database check (``db_constraint=False``: the
+    checks were half the cycle's write time); the ORM still applies their on_delete.
     """
 
     organization = models.ForeignKey(
@@ -546,15 +567,26 @@ class Action(models.Model):
         related_name="+",
         db_index=False,
         verbose_name=_("organization"),
+        db_constraint=False,
     )
     case = models.ForeignKey(
         Case, on_delete=models.CASCADE, related_name="actions", db_index=False, verbose_name=_("case")
     )
     step = models.ForeignKey(
-        Step, on_delete=models.PROTECT, related_name="actions", db_index=False, verbose_name=_("step")
+        Step,
+        on_delete=models.PROTECT,
+        related_name="actions",
+        db_index=False,
+        verbose_name=_("step"),
+        db_constraint=False,
     )
     variant = models.ForeignKey(
-        Variant, on_delete=models.PROTECT, related_name="actions", db_index=False, verbose_name=_("variant")
+        Variant,
+        on_delete=models.PROTECT,
+        related_name="actions",
+        db_index=False,
+        verbose_name=_("variant"),
+        db_constraint=False,
     )
     due_on = models.DateField(_("fell due on"))
     business_date = models.DateField(_("decided on"))
@@ -569,6 +601,7 @@ class Action(models.Model):
         blank=True,
         related_name="action",
         verbose_name=_("message"),
+        db_constraint=False,
     )
     task = models.OneToOneField(
         "Task",
@@ -577,6 +610,7 @@ class Action(models.Model):
         blank=True,
         related_name="action",
         verbose_name=_("task"),
+        db_constraint=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -613,7 +647,12 @@ class TaskQuerySet(OrganizationQuerySet):
 
 
 class Task(models.Model):
-    """Work for a person on a case (tarea): a call, a visit, a review, a legal referral…"""
+    """Work for a person on a case (tarea): a call, a visit, a review, a legal referral…
+
+    The cycle's tasks are written set-based from ids read in the same transaction, so
+    foreign keys other than ``case`` carry no database check (``db_constraint=False``: the
+    checks were half the cycle's write time); the ORM still applies their on_delete.
+    """
 
     organization = models.ForeignKey(
         Organization,
@@ -621,6 +660,7 @@ class Task(models.Model):
         related_name="+",
         db_index=False,
         verbose_name=_("organization"),
+        db_constraint=False,
     )
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks", verbose_name=_("case"))
     kind = models.CharField(_("task"), max_length=20, choices=TaskKind.choices)
