@@ -96,6 +96,7 @@ def test_a_new_strategy_with_its_champion(ana, configured):
         "variants-0-code": "unica",
         "variants-0-name": "Única",
         "variants-0-share": "100",
+        "variants-0-is_active": "on",  # checked by default on the page (a retired variant takes no cases)
     }
     response = ana.post(reverse("admin:strategy_strategy_add"), data)
     assert response.status_code == 200

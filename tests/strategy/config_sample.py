@@ -7,6 +7,7 @@ settings:
   catch_up_days: 5
   payment_stop_days: 3
   long_hold_days: 20
+  manual_stage_days: 15
   broken_promise_factor: '0.750'
   fallback_probability:
     current: '0.90'
@@ -77,6 +78,7 @@ strategies:
         name: Campeón
         champion: true
         share: 100
+        active: true
         steps:
           - name: SMS antes del vencimiento
             anchor: due_date
@@ -99,6 +101,7 @@ strategies:
         name: Campeón
         champion: true
         share: 80
+        active: true
         steps:
           - name: Correo de aviso
             anchor: stage_entry
@@ -123,6 +126,7 @@ strategies:
         name: Retador
         champion: false
         share: 20
+        active: true
         steps:
           - name: Llamada inmediata
             anchor: stage_entry

@@ -218,3 +218,80 @@ def test_an_organization_with_its_own_buckets_gets_default_probabilities_for_the
         import_configuration(organization=cast.mx, text=text, actor=cast.actor()).created == 1
     )  # the settings
     assert export_configuration(cast.mx) == text
+
+
+def test_manual_stage_days_are_saved_and_checked(configured):
+    config = load_configuration(configured.mx)
+    assert config.settings.manual_stage_days == 15
+    saved = save_settings(
+        organization=configured.mx,
+        actor=configured.actor(),
+        spec=dataclasses.replace(config.settings, manual_stage_days=45),
+    )
+    assert saved.manual_stage_days == 45
+    entry = AuditEntry.objects.filter(object_type="strategy.strategysettings", action="update").latest("id")
+    assert (entry.before["manual_stage_days"], entry.after["manual_stage_days"]) == (15, 45)
+    with pytest.raises(ConfigurationError) as error:
+        save_settings(
+            organization=configured.mx,
+            actor=configured.actor(),
+            spec=dataclasses.replace(config.settings, manual_stage_days=40000),
+        )
+    assert problems_of(error) == ["settings.manual_stage_days: 40000 is out of range (0 to 32767)."]
+
+
+def test_a_variant_retired_on_the_strategy_page_keeps_its_share_and_steps(configured):
+    spec = load_configuration(configured.mx).strategy("administrativa-alto")
+    spec.variants[0].share = 100
+    spec.variants[1].active = False
+    save_strategy(organization=configured.mx, actor=configured.actor(), spec=spec)
+    retador = Variant.objects.get(code="retador")
+    assert (retador.is_active, retador.share, retador.is_champion) == (False, 20, False)
+    assert retador.steps.get().is_active
+    # Editing the retired variant's steps leaves it retired.
+    variant = load_configuration(configured.mx).strategy("administrativa-alto").variants[1]
+    assert not variant.active
+    variant.steps[0].offset_days = 2
+    save_variant(
+        organization=configured.mx, actor=configured.actor(), strategy="administrativa-alto", spec=variant
+    )
+    retador.refresh_from_db()
+    assert not retador.is_active and retador.steps.get().offset_days == 2
+    # Retiring the champion is refused: another active variant must be the champion.
+    spec = load_configuration(configured.mx).strategy("administrativa-alto")
+    spec.variants[0].active, spec.variants[1].active, spec.variants[1].share = False, True, 100
+    with pytest.raises(ConfigurationError) as error:
+        save_strategy(organization=configured.mx, actor=configured.actor(), spec=spec)
+    assert problems_of(error) == [
+        "strategies[1].variants[0].champion: a retired variant cannot be the champion; make another variant "
+        "the champion first.",
+        "strategies[1].variants: a strategy needs exactly one champion variant; it has 0 (—).",
+    ]
+
+
+def test_a_retired_strategy_may_share_its_stage_and_segment_with_an_active_one(configured):
+    current = load_configuration(configured.mx).strategy("administrativa-alto")
+    draft = dataclasses.replace(current, code="administrativa-alto-2027", active=False)
+    save_strategy(organization=configured.mx, actor=configured.actor(), spec=draft, keep_steps=False)
+    with pytest.raises(ConfigurationError, match="already have a strategy"):
+        save_strategy(
+            organization=configured.mx,
+            actor=configured.actor(),
+            spec=dataclasses.replace(draft, active=True),
+            keep_steps=False,
+        )
+    # Retire the current one, then the draft takes over.
+    save_strategy(
+        organization=configured.mx, actor=configured.actor(), spec=dataclasses.replace(current, active=False)
+    )
+    save_strategy(
+        organization=configured.mx,
+        actor=configured.actor(),
+        spec=dataclasses.replace(draft, active=True),
+        keep_steps=False,
+    )
+    assert set(
+        Strategy.objects.filter(stage__code="administrativa", segment__code="saldo-alto").values_list(
+            "code", "is_active"
+        )
+    ) == {("administrativa-alto", False), ("administrativa-alto-2027", True)}

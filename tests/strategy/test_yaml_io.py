@@ -234,98 +234,205 @@ def test_objects_left_out_are_deactivated_never_deleted(configured):
     assert {(c.kind, c.label) for c in summary.changes if c.op == "deactivate"} == {
         ("segment", "tarjeta"),
         ("variant", "administrativa-alto / retador"),
-        ("step", "administrativa-alto / retador: Llamada inmediata"),
         ("step", "administrativa-alto / campeon: Llamada"),
     }
     tarjeta = Segment.objects.get(code="tarjeta")
     assert not tarjeta.is_active and tarjeta.priority == 11
+    # The variant left out is retired: it keeps its share and its steps as they were.
     retador = Variant.objects.get(code="retador")
-    assert (retador.share, retador.is_champion) == (0, False)
+    assert (retador.is_active, retador.share, retador.is_champion) == (False, 20, False)
+    assert Step.objects.get(name="Llamada inmediata").is_active
     assert not Step.objects.get(name="Llamada").is_active
     assert Step.objects.count() == 4
     # The export lists what was deactivated, and importing it again changes nothing.
     exported = export_configuration(configured.mx)
-    assert "code: tarjeta" in exported and "share: 0" in exported
+    assert "code: tarjeta" in exported
+    assert (
+        "      - code: retador\n        name: Retador\n        champion: false\n        share: 20\n"
+        in exported
+    )
+    assert (
+        "        share: 20\n        active: false\n        steps:\n          - name: Llamada inmediata"
+        in exported
+    )
     assert load(configured, exported).changes == []
+    assert export_configuration(configured.mx) == exported
 
 
-def test_an_update_is_audited_with_before_and_after(configured):
-    summary = load(configured, SAMPLE.replace("rule: balance >= 50000", "rule: balance >= 60000"))
+RETIRED = SAMPLE.replace("share: 80", "share: 100").replace(
+    "        share: 20\n        active: true", "        share: 20\n        active: false"
+)
+
+
+def test_a_variant_is_retired_and_brought_back_with_active(configured):
+    retador = Variant.objects.get(code="retador")
+    summary = load(configured, RETIRED)
     assert [(c.kind, c.label, c.op, c.fields) for c in summary.changes] == [
-        ("segment", "saldo-alto", "update", {"rule": ("balance >= 50000", "balance >= 60000")})
+        ("variant", "administrativa-alto / campeon", "update", {"share": (80, 100)}),
+        ("variant", "administrativa-alto / retador", "update", {"is_active": (True, False)}),
     ]
-    entry = AuditEntry.objects.filter(object_type="strategy.segment", action="update").get()
-    assert entry.before["rule"] == "balance >= 50000" and entry.after["rule"] == "balance >= 60000"
-    assert entry.context == {"via": "yaml import"}
-
-
-def test_priorities_and_positions_can_be_swapped(configured):
-    text = SAMPLE.replace("priority: 10", "priority: 99").replace("priority: 20", "priority: 10")
-    text = text.replace("priority: 99", "priority: 20").replace("position: 1", "position: 9")
-    text = text.replace("position: 2", "position: 1").replace("position: 9", "position: 2")
-    load(configured, text)
-    assert Segment.objects.get(code="saldo-alto").priority == 20
-    assert Segment.objects.get(code="tarjeta").priority == 10
-    assert Stage.objects.get(code="preventiva").position == 2
-
-
-def test_reordering_steps_keeps_their_identity(configured):
-    call = Step.objects.get(name="Llamada")
-    a, b = SAMPLE.index("          - name: Correo de aviso"), SAMPLE.index("          - name: Llamada\n")
-    end = SAMPLE.index("      - code: retador")
-    text = SAMPLE[:a] + SAMPLE[b:end] + SAMPLE[a:b] + SAMPLE[end:]
-    load(configured, text)
-    call.refresh_from_db()
-    assert call.position == 1
-    assert Step.objects.get(name="Correo de aviso").position == 2
-
-
-def test_a_dry_run_reports_the_changes_and_writes_nothing(configured):
-    before = rows(configured.mx)
-    summary = load(
-        configured, SAMPLE.replace("share: 80", "share: 70").replace("share: 20", "share: 30"), dry_run=True
-    )
-    assert summary.dry_run and summary.updated == 2
-    assert rows(configured.mx) == before
-
-
-def test_a_template_in_two_languages_is_named_with_its_language(configured):
-    english = (
-        "  - code: recordatorio\n    channel: sms\n    language: en\n    name: Reminder\n"
-        "    subject: ''\n    body: Hi, your balance is due soon.\n    active: true\n"
-    )
-    text = SAMPLE.replace("segments:\n", english + "segments:\n", 1)
-    assert problems(configured, text) == [
-        "strategies[0].variants[0].steps[0].language: template 'recordatorio' exists for sms in several "
-        "languages (en, es); say which with language."
+    retador.refresh_from_db()
+    assert (retador.is_active, retador.share, retador.position) == (False, 20, 2)
+    entry = AuditEntry.objects.get(object_type="strategy.variant", object_id=str(retador.pk), action="update")
+    assert entry.before["is_active"] is True and entry.after["is_active"] is False
+    assert export_configuration(configured.mx) == RETIRED  # the round trip is exact
+    assert load(configured, RETIRED).changes == []
+    # Brought back: the shares of the active variants must again sum to 100.
+    back = RETIRED.replace("active: false", "active: true")
+    assert problems(configured, back) == [
+        "strategies[1].variants: the shares of the variants sum to 120 (100 + 20); they must sum to 100."
     ]
-    load(
-        configured,
-        text.replace("template: recordatorio\n", "template: recordatorio\n            language: en\n"),
-    )
-    assert Step.objects.get(name="SMS antes del vencimiento").template.language == "en"
-    exported = export_configuration(configured.mx)
-    assert "template: recordatorio\n            language: en\n" in exported
-    assert load(configured, exported).changes == []
+    load(configured, SAMPLE)
+    retador.refresh_from_db()
+    assert retador.is_active and retador.share == 20
 
 
-def test_an_active_step_needs_an_active_template(configured):
-    text = SAMPLE.replace(
-        "    body: Hola {{ debtor.name }}, tu saldo vence pronto.\n    active: true",
-        "    body: Hola {{ debtor.name }}, tu saldo vence pronto.\n    active: false",
+def test_a_variant_without_active_is_active(cast):
+    load(cast, SAMPLE.replace("        active: true\n        steps:", "        steps:"))
+    assert Variant.objects.filter(is_active=True).count() == 3
+    assert export_configuration(cast.mx) == SAMPLE
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            # Only the active variants' shares count: 80 + a retired 20 is not enough.
+            ("        share: 20\n        active: true", "        share: 20\n        active: false"),
+            ["strategies[1].variants: the shares of the variants sum to 80 (80); they must sum to 100."],
+        ),
+        (
+            # The champion cannot be retired: another variant must take its place first.
+            ("        share: 80\n        active: true", "        share: 80\n        active: false"),
+            [
+                "strategies[1].variants[0].champion: a retired variant cannot be the champion; make another "
+                "variant the champion first.",
+                "strategies[1].variants: the shares of the variants sum to 20 (20); they must sum to 100.",
+                "strategies[1].variants: a strategy needs exactly one champion variant; it has 0 (—).",
+            ],
+        ),
+        (
+            ("        share: 100\n        active: true", "        share: 100\n        active: false"),
+            [
+                "strategies[0].variants[0].champion: a retired variant cannot be the champion; make another "
+                "variant the champion first.",
+                "strategies[0].variants: a strategy needs at least one active variant (its champion).",
+            ],
+        ),
+        (
+            ("        share: 20\n        active: true", "        share: 20\n        active: 'no'"),
+            ["strategies[1].variants[1].active: must be true or false, not text ('no')"],
+        ),
+    ],
+)
+def test_shares_and_the_champion_count_among_active_variants(configured, change, expected):
+    old, new = change
+    assert old in SAMPLE
+    assert problems(configured, SAMPLE.replace(old, new, 1)) == expected
+
+
+def test_a_retired_variants_steps_may_send_an_inactive_template(configured):
+    # The challenger's call becomes a letter with a template that is retired too.
+    old_letter = (
+        "  - code: carta-vieja\n    channel: letter\n    language: es\n    name: Carta vieja\n"
+        "    subject: ''\n    body: Estimado cliente\n    active: false\n"
     )
-    assert problems(configured, text) == [
-        "strategies[0].variants[0].steps[0].template: template recordatorio (sms, es) is inactive; "
+    text = RETIRED.replace("  - code: recordatorio\n", old_letter + "  - code: recordatorio\n", 1).replace(
+        "            action: task\n            task_kind: call\n            condition: ''\n"
+        "            stop_on: [payment]\n",
+        "            action: message\n            channel: letter\n            template: carta-vieja\n"
+        "            condition: ''\n            stop_on: [payment]\n",
+    )
+    assert "template: carta-vieja" in text
+    load(configured, text)
+    assert Step.objects.get(name="Llamada inmediata").template.code == "carta-vieja"
+    assert export_configuration(configured.mx) == text
+    # The same step on an active variant is refused.
+    head, tail = text.split("  - code: administrativa-alto\n")
+    active = (
+        head
+        + "  - code: administrativa-alto\n"
+        + tail.replace("share: 100", "share: 80", 1).replace(
+            "        share: 20\n        active: false", "        share: 20\n        active: true"
+        )
+    )
+    assert problems(configured, active) == [
+        "strategies[1].variants[1].steps[0].template: template carta-vieja (letter, es) is inactive; "
         "an active step needs an active template."
     ]
 
 
-def test_a_strategy_left_out_cannot_keep_the_place_of_a_new_one(configured):
+def test_a_new_strategy_takes_the_stage_and_segment_of_one_left_out(configured):
+    """Only active strategies are unique per stage and segment: the one left out is retired
+    and keeps its row; the new one takes its place in the same import."""
+    old = Strategy.objects.get(code="preventiva-general")
     text = SAMPLE.replace("code: preventiva-general", "code: preventiva-nueva")
-    assert problems(configured, text) == [
-        "strategies[0].segment: strategy 'preventiva-general', which this document leaves out, still holds "
-        "stage and segment preventiva / —; keep its code for this strategy, or move it to another stage or "
-        "segment first."
+    summary = load(configured, text)
+    assert ("strategy", "preventiva-general", "deactivate") in {
+        (c.kind, c.label, c.op) for c in summary.changes
+    }
+    old.refresh_from_db()
+    new = Strategy.objects.get(code="preventiva-nueva")
+    assert not old.is_active and new.is_active
+    assert (old.stage_id, old.segment_id) == (new.stage_id, new.segment_id)
+    # Both are in the export; importing it again changes nothing.
+    exported = export_configuration(configured.mx)
+    assert "code: preventiva-general" in exported and "code: preventiva-nueva" in exported
+    assert load(configured, exported).changes == []
+
+
+def _two_strategies(first_active: bool, second_active: bool) -> str:
+    """The sample with a second strategy for administrativa / saldo-alto."""
+    head, body = SAMPLE.split("  - code: administrativa-alto\n")
+    marker = "    segment: saldo-alto\n    description: ''\n    active: true\n"
+    assert marker in body
+
+    def strategy(code, active):
+        return f"  - code: {code}\n" + body.replace(marker, marker.replace("true", str(active).lower()))
+
+    return (
+        head
+        + strategy("administrativa-alto", first_active)
+        + strategy("administrativa-alto-2024", second_active)
+    )
+
+
+def _pair(configured) -> set:
+    return set(
+        Strategy.objects.filter(stage__code="administrativa", segment__code="saldo-alto").values_list(
+            "code", "is_active"
+        )
+    )
+
+
+def test_a_retired_and_an_active_strategy_may_share_a_stage_and_segment(configured):
+    text = _two_strategies(True, False)
+    load(configured, text)
+    assert _pair(configured) == {("administrativa-alto", True), ("administrativa-alto-2024", False)}
+    assert export_configuration(configured.mx) == text
+    assert load(configured, text).changes == []
+    # Two active ones are still refused.
+    assert problems(configured, _two_strategies(True, True)) == [
+        "strategies[2].segment: stage and segment administrativa / saldo-alto already have a strategy "
+        "(strategies[1]); a case must know which one applies."
+    ]
+    # Swapping which of the two is active works in one import.
+    load(configured, _two_strategies(False, True))
+    assert _pair(configured) == {("administrativa-alto", False), ("administrativa-alto-2024", True)}
+    assert export_configuration(configured.mx) == _two_strategies(False, True)
+
+
+def test_manual_stage_days_round_trip_and_are_checked(cast):
+    load(cast, SAMPLE)
+    assert StrategySettings.objects.get(organization=cast.mx).manual_stage_days == 15
+    assert "  manual_stage_days: 15\n" in export_configuration(cast.mx)
+    load(cast, SAMPLE.replace("  manual_stage_days: 15\n", ""))  # left out: the model default
+    assert StrategySettings.objects.get(organization=cast.mx).manual_stage_days == 30
+    assert problems(cast, SAMPLE.replace("manual_stage_days: 15", "manual_stage_days: -1")) == [
+        "settings.manual_stage_days: -1 is out of range (0 to 32767)."
+    ]
+    assert problems(cast, SAMPLE.replace("manual_stage_days: 15", "manual_stage_days: '15d'")) == [
+        "settings.manual_stage_days: must be a whole number, not text ('15d')"
     ]
 
 

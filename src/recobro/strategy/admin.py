@@ -231,7 +231,10 @@ class StrategySettingsAdmin(ConfigAdmin):
     identity_fields = ()
     list_display = ["organization", "cycle_hour", "catch_up_days", "long_hold_days"]
     fieldsets = [
-        (_("Daily cycle"), {"fields": ["cycle_hour", "catch_up_days", "payment_stop_days"]}),
+        (
+            _("Daily cycle"),
+            {"fields": ["cycle_hour", "catch_up_days", "payment_stop_days", "manual_stage_days"]},
+        ),
         (_("Holds"), {"fields": ["long_hold_days"]}),
         (_("Priority of human work"), {"fields": ["broken_promise_factor", "fallback_probability"]}),
     ]
@@ -367,10 +370,10 @@ class VariantInline(ConfigInlineMixin, TenantTabularInline):
     model = Variant
     form = config_forms.VariantInlineForm
     formset = config_forms.VariantFormSet
-    fields = ["code", "name", "is_champion", "share", "step_count"]
+    fields = ["code", "name", "is_champion", "share", "is_active", "step_count"]
     readonly_fields = ["step_count"]
     show_change_link = True
-    verbose_name_plural = _("variants (champion and challengers; shares sum to 100)")
+    verbose_name_plural = _("variants (champion and challengers; the shares of the active ones sum to 100)")
 
     def get_queryset(self, request):
         organization = organization_of(request)
@@ -419,7 +422,7 @@ class StrategyAdmin(ConfigAdmin):
         return ", ".join(
             f"{v.name} {v.share}%" + (" ★" if v.is_champion else "")
             for v in obj.variants.all()
-            if v.share or v.is_champion
+            if v.is_active  # retired variants take no cases
         )
 
     @display(description=_("status"), label=STATUS_LABELS)
@@ -554,7 +557,7 @@ class VariantAdmin(ConfigAdmin):
     form = config_forms.VariantForm
     inlines = [StepInline]
     add_roles = NOBODY  # variants are added on their strategy's page
-    fields = ["strategy_link", "code", "name", "is_champion", "share"]
+    fields = ["strategy_link", "code", "name", "is_champion", "share", "is_active"]
     readonly_fields = ["strategy_link", "code"]
     change_form_after_template = "strategy/_fact_catalogue.html"
 

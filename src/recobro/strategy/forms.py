@@ -223,6 +223,7 @@ class SettingsForm(ConfigForm):
             "catch_up_days",
             "payment_stop_days",
             "long_hold_days",
+            "manual_stage_days",
             "broken_promise_factor",
             "fallback_probability",
         ]
@@ -234,6 +235,7 @@ class SettingsForm(ConfigForm):
             catch_up_days=d["catch_up_days"],
             payment_stop_days=d["payment_stop_days"],
             long_hold_days=d["long_hold_days"],
+            manual_stage_days=d["manual_stage_days"],
             broken_promise_factor=d["broken_promise_factor"],
             fallback_probability={k: Decimal(v) for k, v in d["fallback_probability"].items()},
         )
@@ -268,7 +270,7 @@ class StrategyForm(ParentForm):
 class VariantInlineForm(forms.ModelForm):
     class Meta:
         model = Variant
-        fields = ["code", "name", "is_champion", "share"]
+        fields = ["code", "name", "is_champion", "share", "is_active"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -330,7 +332,13 @@ class VariantFormSet(ConfigFormSet):
             d = form.cleaned_data
             code = form.instance.code if form.instance.pk else d["code"]
             variants.append(
-                VariantSpec(code=code, name=d["name"], champion=d.get("is_champion", False), share=d["share"])
+                VariantSpec(
+                    code=code,
+                    name=d["name"],
+                    champion=d.get("is_champion", False),
+                    share=d["share"],
+                    active=d.get("is_active", True),
+                )
             )
         return StrategySpec(
             code=strategy.code,
@@ -360,7 +368,7 @@ class VariantFormSet(ConfigFormSet):
 class VariantForm(ParentForm):
     class Meta:
         model = Variant
-        fields = ["name", "is_champion", "share"]
+        fields = ["name", "is_champion", "share", "is_active"]
 
 
 class StepInlineForm(forms.ModelForm):
@@ -436,6 +444,7 @@ class StepFormSet(ConfigFormSet):
             name=variant.name,
             champion=variant.is_champion,
             share=variant.share,
+            active=variant.is_active,
             steps=steps,
         )
         return variant.strategy.code, spec

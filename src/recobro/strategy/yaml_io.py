@@ -168,6 +168,7 @@ SETTINGS_KEYS = {
     "catch_up_days": Key(_integer),
     "payment_stop_days": Key(_integer),
     "long_hold_days": Key(_integer),
+    "manual_stage_days": Key(_integer),
     "broken_promise_factor": Key(_decimal),
     "fallback_probability": Key(_probabilities),
 }
@@ -213,6 +214,7 @@ VARIANT_KEYS = {
     "name": Key(_text, True),
     "champion": Key(_boolean, True),
     "share": Key(_integer, True),
+    "active": Key(_boolean),
     "steps": Key(lambda v: v, True),
 }
 STEP_KEYS = {
@@ -371,9 +373,7 @@ def parse_configuration(text: str, *, organization) -> Configuration:
     """A document read and fully validated, ready to apply; ConfigurationError otherwise."""
     config, problems = read_configuration(text, organization=organization)
     if config is not None:
-        problems = validate_configuration(
-            config, organization=organization, stored=load_configuration(organization)
-        )
+        problems = validate_configuration(config, organization=organization)
     if problems:
         raise ConfigurationError(problems)
     return config
@@ -428,6 +428,7 @@ def configuration_document(config: Configuration) -> dict:
             "catch_up_days": s.catch_up_days,
             "payment_stop_days": s.payment_stop_days,
             "long_hold_days": s.long_hold_days,
+            "manual_stage_days": s.manual_stage_days,
             "broken_promise_factor": s.broken_promise_factor,
             "fallback_probability": dict(s.fallback_probability),
         },
@@ -482,6 +483,7 @@ def configuration_document(config: Configuration) -> dict:
                         "name": v.name,
                         "champion": v.champion,
                         "share": v.share,
+                        "active": v.active,
                         "steps": [_step_document(step, config) for step in v.steps],
                     }
                     for v in x.variants

@@ -247,10 +247,7 @@ def choose_variant(
         ranges,
         False,
         retired
-        + _(
-            "Bucket %(bucket)s falls in no variant:"
-            " the shares of the active variants sum to %(total)s, not 100."
-        )
+        + _("Bucket %(bucket)s falls in no variant: the shares sum to %(total)s, not 100.")
         % {"bucket": bucket, "total": low},
         redrawn=bool(retired),
     )

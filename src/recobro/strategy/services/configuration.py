@@ -4,8 +4,10 @@
 in one transaction: validates everything, then creates or updates each object by its
 identity (templates by code, channel and language; segments, stages and strategies by
 code; variants by code within their strategy; steps by name within their variant), and
-deactivates what the configuration leaves out — nothing is deleted, because actions and
-messages point to steps, variants and templates. Every row written gets an audit entry.
+deactivates what the configuration leaves out (a variant left out is retired:
+``is_active`` false, its share and steps kept as they were) — nothing is deleted, because
+actions and messages point to steps, variants and templates. Every row written gets an
+audit entry.
 
 The back-office edits one object at a time with ``save_settings``, ``save_template``,
 ``save_segment``, ``save_stage``, ``save_strategy`` and ``save_variant``: each loads the
@@ -126,8 +128,7 @@ def apply_configuration(
     try:
         with transaction.atomic():
             created = _lock(organization)
-            stored = load_configuration(organization)
-            problems = validate_configuration(config, organization=organization, stored=stored)
+            problems = validate_configuration(config, organization=organization)
             if problems:
                 raise ConfigurationError(problems)
             _Writer(organization, actor, summary, via, settings_created=created).write(config)
@@ -344,6 +345,7 @@ class _Writer:
             "catch_up_days": spec.catch_up_days,
             "payment_stop_days": spec.payment_stop_days,
             "long_hold_days": spec.long_hold_days,
+            "manual_stage_days": spec.manual_stage_days,
             "broken_promise_factor": spec.broken_promise_factor,
             "fallback_probability": probabilities,
         }
@@ -493,14 +495,20 @@ class _Writer:
 
     def _strategies(self, specs: list[StrategySpec]) -> None:
         existing = {s.code: s for s in Strategy.objects.filter(organization=self.organization)}
-        pending: list[tuple[StrategySpec, Strategy]] = []
-        for spec in specs:
-            row = existing.get(spec.code)
-            if row is not None:
-                pending.append((spec, row))
+        named = {s.code for s in specs}
+        # Strategies the configuration leaves out are deactivated first: only active ones
+        # hold their (stage, segment), so a new strategy may take the pair of a retired one.
+        for code, row in sorted(existing.items()):
+            if code not in named:
+                self.strategies[code] = self._update(
+                    row, "strategy", code, {"is_active": False}, missing=True
+                )
+        pending: list[tuple[StrategySpec, Strategy]] = [
+            (spec, existing[spec.code]) for spec in specs if spec.code in existing
+        ]
         # Rows that change stage or segment move in an order in which each target pair is
-        # free when it is taken (the (stage, segment) pair is unique).
-        occupied = {(r.stage_id, r.segment_id): r.pk for r in existing.values()}
+        # free when an active strategy takes it (the pair is unique among active strategies).
+        occupied = {(r.stage_id, r.segment_id): r.pk for r in existing.values() if r.is_active}
         while pending:
             progressed = False
             for item in list(pending):
@@ -510,10 +518,12 @@ class _Writer:
                     self.segments[spec.segment].pk if spec.segment else None,
                 )
                 holder = occupied.get(target)
-                if holder is not None and holder != row.pk:
+                if spec.active and holder is not None and holder != row.pk:
                     continue
-                occupied.pop((row.stage_id, row.segment_id), None)
-                occupied[target] = row.pk
+                if occupied.get((row.stage_id, row.segment_id)) == row.pk:
+                    del occupied[(row.stage_id, row.segment_id)]
+                if spec.active:
+                    occupied[target] = row.pk
                 self.strategies[spec.code] = self._update(
                     row, "strategy", spec.code, self._strategy_values(spec), self._strategy_shown(spec)
                 )
@@ -542,12 +552,6 @@ class _Writer:
                     spec.code,
                     {"organization": self.organization, "code": spec.code, **values},
                     self._strategy_shown(spec),
-                )
-        named = {s.code for s in specs}
-        for code, row in sorted(existing.items()):
-            if code not in named:
-                self.strategies[code] = self._update(
-                    row, "strategy", code, {"is_active": False}, missing=True
                 )
 
     def _strategy_values(self, spec: StrategySpec) -> dict:
@@ -585,6 +589,7 @@ class _Writer:
                 "is_champion": vspec.champion,
                 "share": vspec.share,
                 "position": position,
+                "is_active": vspec.active,
             }
             row = existing.pop(vspec.code, None)
             if row is None:
@@ -595,15 +600,20 @@ class _Writer:
                 row = self._update(row, "variant", label, values)
             self.variants[(spec.code, vspec.code)] = row
             self._steps(row, label, vspec.steps, config)
-        # Variants the configuration drops keep their history: no new cases, no steps.
+        # Variants the configuration drops are retired (docs/strategy.md §6): they take no
+        # cases and run no steps, their cases are drawn again among the active ones. Share
+        # and steps stay as they were; the champion flag goes (the champion is an active one).
         for position, row in enumerate(
             sorted(existing.values(), key=lambda v: (v.position, v.pk)), start=len(spec.variants) + 1
         ):
             label = f"{spec.code} / {row.code}"
             self._update(
-                row, "variant", label, {"is_champion": False, "share": 0, "position": position}, missing=True
+                row,
+                "variant",
+                label,
+                {"is_active": False, "is_champion": False, "position": position},
+                missing=True,
             )
-            self._steps(row, label, [], config)
             self.variants[(spec.code, row.code)] = row
 
     def _steps(self, variant: Variant, vlabel: str, specs: list, config: Configuration) -> None:

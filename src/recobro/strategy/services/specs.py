@@ -62,6 +62,7 @@ class SettingsSpec:
     catch_up_days: int = _field_default(StrategySettings, "catch_up_days")
     payment_stop_days: int = _field_default(StrategySettings, "payment_stop_days")
     long_hold_days: int = _field_default(StrategySettings, "long_hold_days")
+    manual_stage_days: int = _field_default(StrategySettings, "manual_stage_days")
     broken_promise_factor: Decimal = Decimal("0.800")
     fallback_probability: dict[str, Decimal] = field(default_factory=default_probabilities)
 
@@ -135,6 +136,8 @@ class VariantSpec:
     champion: bool
     share: int
     steps: list[StepSpec] = field(default_factory=list)
+    #: A retired variant (False) takes no cases and runs no steps; it keeps its share value.
+    active: bool = True
 
 
 @dataclass
@@ -214,6 +217,7 @@ def load_configuration(organization) -> Configuration:
             catch_up_days=settings_row.catch_up_days,
             payment_stop_days=settings_row.payment_stop_days,
             long_hold_days=settings_row.long_hold_days,
+            manual_stage_days=settings_row.manual_stage_days,
             broken_promise_factor=settings_row.broken_promise_factor,
             fallback_probability=_probabilities(settings_row.fallback_probability, organization),
         )
@@ -286,6 +290,7 @@ def load_configuration(organization) -> Configuration:
                         name=v.name,
                         champion=v.is_champion,
                         share=v.share,
+                        active=v.is_active,
                         steps=[_step_spec(step, templates) for step in steps_by_variant.get(v.pk, [])],
                     )
                     for v in variants_by_strategy.get(s.pk, [])

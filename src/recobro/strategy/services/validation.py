@@ -163,27 +163,26 @@ def _shown(value) -> str:
 # --- The configuration ----------------------------------------------------------------
 
 
-def validate_configuration(
-    config: Configuration, *, organization, stored: Configuration | None = None
-) -> list[Problem]:
+def validate_configuration(config: Configuration, *, organization) -> list[Problem]:
     """Every problem of ``config`` for ``organization``; empty when it may be applied.
 
-    ``stored`` is what the organization has now, when ``config`` replaces all of it (an
-    import): objects it leaves out are deactivated, and must not stand in the way.
+    When ``config`` replaces all of the organization's configuration (an import), what it
+    leaves out is deactivated and stands in nobody's way: only active strategies compete
+    for a stage and segment, and a dropped variant is retired.
     """
     check = Checker()
     _settings(check, config.settings, organization)
     _templates(check, config.templates)
     _segments(check, config.segments)
     _stages(check, config.stages)
-    _strategies(check, config, stored)
+    _strategies(check, config)
     return check.problems
 
 
 def _settings(check: Checker, spec: SettingsSpec, organization) -> None:
     path = "settings"
     check.integer(path, spec.cycle_hour, "cycle_hour", low=0, high=23)
-    for name in ("catch_up_days", "payment_stop_days", "long_hold_days"):
+    for name in ("catch_up_days", "payment_stop_days", "long_hold_days", "manual_stage_days"):
         check.integer(path, getattr(spec, name), name, low=0, high=SMALL_INT_MAX)
     check.decimal(path, spec.broken_promise_factor, "broken_promise_factor", low=0, high=1, places=3)
     buckets = [b["key"] for b in organization.aging_buckets or []]
@@ -277,7 +276,7 @@ def _stages(check: Checker, stages: list[StageSpec]) -> None:
     )
 
 
-def _strategies(check: Checker, config: Configuration, stored: Configuration | None) -> None:
+def _strategies(check: Checker, config: Configuration) -> None:
     stages = {s.code: s for s in config.stages}
     segments = {s.code: s for s in config.segments}
     for index, spec in enumerate(config.strategies):
@@ -317,9 +316,10 @@ def _strategies(check: Checker, config: Configuration, stored: Configuration | N
         "code",
         _("code '%(value)s' is already used by %(first)s."),
     )
+    # Only active strategies compete for a stage and segment; retired ones may share it.
     check.unique(
         config.strategies,
-        lambda s: (s.stage, s.segment),
+        lambda s: (s.stage, s.segment) if s.active else None,
         lambda i: f"strategies[{i}]",
         "segment",
         _(
@@ -327,23 +327,6 @@ def _strategies(check: Checker, config: Configuration, stored: Configuration | N
             "a case must know which one applies."
         ),
     )
-    if stored is not None:
-        named = {s.code for s in config.strategies}
-        for left in stored.strategies:
-            if left.code in named:
-                continue
-            for index, spec in enumerate(config.strategies):
-                if (spec.stage, spec.segment) == (left.stage, left.segment):
-                    check.add(
-                        f"strategies[{index}]",
-                        _(
-                            "strategy '%(other)s', which this document leaves out, still holds stage and "
-                            "segment %(value)s; keep its code for this strategy, or move it to another "
-                            "stage or segment first."
-                        )
-                        % {"other": left.code, "value": _shown((left.stage, left.segment))},
-                        "segment",
-                    )
 
 
 def _variants(check: Checker, path: str, spec: StrategySpec, config: Configuration) -> None:
@@ -363,16 +346,28 @@ def _variants(check: Checker, path: str, spec: StrategySpec, config: Configurati
         "code",
         _("code '%(value)s' is already used by %(first)s."),
     )
-    total = sum(v.share for v in spec.variants)
+    for index, variant in enumerate(spec.variants):
+        if variant.champion and not variant.active:
+            check.add(
+                f"{path}.variants[{index}]",
+                _("a retired variant cannot be the champion; make another variant the champion first."),
+                "champion",
+            )
+    # docs/strategy.md §6: only active variants take cases; a retired one keeps its share value.
+    active = [v for v in spec.variants if v.active]
+    if not active:
+        check.add(path, _("a strategy needs at least one active variant (its champion)."), "variants")
+        return
+    total = sum(v.share for v in active)
     if total != 100:
-        shares = " + ".join(str(v.share) for v in spec.variants)
+        shares = " + ".join(str(v.share) for v in active)
         check.add(
             path,
             _("the shares of the variants sum to %(total)s (%(shares)s); they must sum to 100.")
             % {"total": total, "shares": shares},
             "variants",
         )
-    champions = [v.code for v in spec.variants if v.champion]
+    champions = [v.code for v in active if v.champion]
     if len(champions) != 1:
         check.add(
             path,
@@ -386,7 +381,7 @@ def _steps(
     check: Checker, vpath: str, variant: VariantSpec, strategy: StrategySpec, config: Configuration
 ) -> None:
     for index, step in enumerate(variant.steps):
-        _step(check, f"{vpath}.steps[{index}]", step, strategy, config)
+        _step(check, f"{vpath}.steps[{index}]", step, variant, strategy, config)
     check.unique(
         variant.steps,
         lambda s: s.name.strip().lower() or None,
@@ -396,7 +391,14 @@ def _steps(
     )
 
 
-def _step(check: Checker, path: str, step: StepSpec, strategy: StrategySpec, config: Configuration) -> None:
+def _step(
+    check: Checker,
+    path: str,
+    step: StepSpec,
+    variant: VariantSpec,
+    strategy: StrategySpec,
+    config: Configuration,
+) -> None:
     check.text(path, step.name, "name", max_length=NAME_MAX, required=True)
     check.choice(path, step.anchor, StepAnchor, "anchor")
     check.integer(path, step.offset_days, "offset_days", low=-OFFSET_LIMIT, high=OFFSET_LIMIT)
@@ -423,7 +425,7 @@ def _step(check: Checker, path: str, step: StepSpec, strategy: StrategySpec, con
             return
         if not check.choice(path, step.channel, Channel, "channel"):
             return
-        _step_template(check, path, step, strategy, config)
+        _step_template(check, path, step, variant, strategy, config)
     else:
         if step.channel:
             check.add(path, _("a task step has no channel."), "channel")
@@ -440,7 +442,12 @@ def _step(check: Checker, path: str, step: StepSpec, strategy: StrategySpec, con
 
 
 def _step_template(
-    check: Checker, path: str, step: StepSpec, strategy: StrategySpec, config: Configuration
+    check: Checker,
+    path: str,
+    step: StepSpec,
+    variant: VariantSpec,
+    strategy: StrategySpec,
+    config: Configuration,
 ) -> None:
     if not step.template:
         check.add(path, _("a message step needs a template."), "template")
@@ -481,7 +488,7 @@ def _step_template(
             "language",
         )
         return
-    if step.active and strategy.active and not candidates[0].active:
+    if step.active and variant.active and strategy.active and not candidates[0].active:
         check.add(
             path,
             _("template %(template)s is inactive; an active step needs an active template.")
