@@ -44,7 +44,7 @@ sys.path.insert(0, str(BENCH_DIR))
 import common  # noqa: E402
 import cycle_data  # noqa: E402
 
-BENCH_DB = "recobro_bench_cycle"
+DATABASE = "bench_cycle"  # bench/data/bench_cycle.sqlite3, or recobro_bench_cycle on PostgreSQL
 FULL_CASES = 1_000_000
 
 
@@ -61,50 +61,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results (trial runs)")
     return parser.parse_args()
-
-
-# --- database set-up ------------------------------------------------------------------------
-
-
-def prepare_database() -> str | None:
-    """Point Django at a fresh database; return the PostgreSQL admin URL to drop it later."""
-    os.environ["DJANGO_SETTINGS_MODULE"] = "recobro.settings"
-    os.environ.setdefault("DEBUG", "0")  # no query log kept in memory
-    url = os.environ.get("DATABASE_URL", "")
-    if not url:
-        common.DATA_DIR.mkdir(parents=True, exist_ok=True)
-        path = common.DATA_DIR / "bench_cycle.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        os.environ["SQLITE_PATH"] = str(path)
-        return None
-    with _admin_connection(url) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    os.environ["DATABASE_URL"] = f"{url.rsplit('/', 1)[0]}/{BENCH_DB}"
-    return url
-
-
-def _connection_params(url: str, dbname: str) -> dict:
-    import dj_database_url
-
-    cfg = dj_database_url.parse(url)
-    params = {"host": cfg["HOST"], "port": cfg["PORT"], "user": cfg["USER"], "password": cfg["PASSWORD"]}
-    return {**{k: v for k, v in params.items() if v}, "dbname": dbname}
-
-
-def _admin_connection(url: str):
-    import psycopg
-
-    return psycopg.connect(**_connection_params(url, "postgres"), autocommit=True)
-
-
-def drop_database(admin_url: str) -> None:
-    from django.db import connections
-
-    connections.close_all()
-    with _admin_connection(admin_url) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
 
 
 # --- measuring ------------------------------------------------------------------------------
@@ -159,12 +115,12 @@ class BackendMemory:
     def _sample(self) -> None:
         import psycopg
 
-        with psycopg.connect(**_connection_params(self.url, "postgres"), autocommit=True) as conn:
+        with psycopg.connect(**common._server_params(self.url), autocommit=True) as conn:
             while not self._stop.is_set():
                 pids = [
                     row[0]
                     for row in conn.execute(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = %s", [BENCH_DB]
+                        "SELECT pid FROM pg_stat_activity WHERE datname = %s", [f"recobro_{DATABASE}"]
                     ).fetchall()
                 ]
                 sizes = [_rss_anon_kb(pid) for pid in pids]
@@ -682,10 +638,7 @@ def summary_rows(r: dict, database: str) -> list[tuple[str, str, str]]:
 
 def main() -> None:
     args = parse_args()
-    admin_url = prepare_database()
-    import django
-
-    django.setup()
+    admin_url = common.open_database(DATABASE, env={"DEBUG": os.environ.get("DEBUG", "0")})
     from django.core.management import call_command
     from django.db import connection, transaction
     from django.utils import translation
@@ -785,8 +738,7 @@ def main() -> None:
         r["database_peak_private_mb"] = max(db_peaks) if admin_url else None
         print(f"  peak memory: process {r['peak_rss_mb']} MB, database {r['database_peak_private_mb']} MB")
     finally:
-        if admin_url and not args.keep:
-            drop_database(admin_url)
+        common.close_database(DATABASE, admin_url, keep=args.keep)
 
     summary = summary_rows(r, database)
     if args.no_write:
