@@ -15,6 +15,7 @@ with ``paid_amount = paid`` and ``resolved_on = as_of``. A promise still running
 """
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.db import connection, transaction
 
@@ -38,8 +39,8 @@ def _paid_cents(as_of_sql: str) -> str:
     )
 
 
-def resolve_promises(*, organization, as_of: dt.date) -> dict:
-    """Settle the organization's pending promises as of ``as_of``.
+def resolve_promises(*, organization, as_of: dt.date, debtor_ids: Iterable[int] | None = None) -> dict:
+    """Settle the organization's pending promises (or those of some debtors) as of ``as_of``.
 
     Returns counts: ``kept``, ``partly_kept``, ``broken`` (resolved now) and ``updated``
     (pending promises whose paid amount moved).
@@ -50,6 +51,10 @@ def resolve_promises(*, organization, as_of: dt.date) -> dict:
     paid = _paid_cents(date)
     amount = dialect.cents(f"{PROMISE}.amount")
     pending = f"{PROMISE}.organization_id = %s AND {PROMISE}.status = '{PromiseStatus.PENDING}'"
+    scope_params: list = []
+    if debtor_ids is not None:
+        clause, scope_params = dialect.id_in("c.debtor_id", debtor_ids)
+        pending += f" AND {PROMISE}.case_id IN (SELECT c.id FROM {CASE} c WHERE {clause})"
     # (outcome, condition on the paid cents, whether the promised date must have passed)
     outcomes = (
         (PromiseStatus.KEPT, f"{paid} >= {amount}", False),
@@ -64,13 +69,21 @@ def resolve_promises(*, organization, as_of: dt.date) -> dict:
             cursor.execute(
                 f"UPDATE {PROMISE} SET status = %s, paid_amount = {dialect.money(paid)}, resolved_on = {date}"
                 f" WHERE {pending}{passed} AND {condition}",
-                [status, as_of, as_of, organization.pk, *([as_of] if past else []), *condition_params],
+                [
+                    status,
+                    as_of,
+                    as_of,
+                    organization.pk,
+                    *scope_params,
+                    *([as_of] if past else []),
+                    *condition_params,
+                ],
             )
             counts[str(status)] = cursor.rowcount
         cursor.execute(
             f"UPDATE {PROMISE} SET paid_amount = {dialect.money(paid)}"
             f" WHERE {pending} AND {dialect.cents(f'{PROMISE}.paid_amount')} <> {paid}",
-            [as_of, organization.pk, as_of],
+            [as_of, organization.pk, *scope_params, as_of],
         )
         counts["updated"] = cursor.rowcount
     return counts

@@ -825,6 +825,15 @@ class CycleRun(models.Model):
     counts = models.JSONField(_("counts"), default=dict, blank=True)
     started_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    pass_started_at = models.DateTimeField(
+        _("pass started"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the pass the run's results stand on started: a re-run redoes only the debtors "
+            "whose inputs changed since"
+        ),
+    )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=1)
     error = models.TextField(_("error"), blank=True)
 

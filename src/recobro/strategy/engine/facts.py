@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from recobro.channels.models import CONTACT_STATUSES, Message
 from recobro.negotiation.models import PaymentPlan, PlanStatus, PromiseStatus, PromiseToPay
+from recobro.portfolio import dialect
 from recobro.portfolio.aging import bucket_case_sql
 from recobro.portfolio.models import (
     OPEN_STATUSES,
@@ -145,8 +146,9 @@ def _product_key(ctx: CycleContext, alias: str) -> str:
 PRODUCT_AT = 27
 
 
-def facts_sql(ctx: CycleContext, low: int, high: int) -> tuple[str, list]:
-    """The SELECT that fills FACTS for the cases of the debtors with ids in [low, high).
+def facts_sql(ctx: CycleContext, low: int, high: int, ids: list[int] | None = None) -> tuple[str, list]:
+    """The SELECT that fills FACTS for the cases of the debtors with ids in [low, high) (and in
+    ``ids`` when given: a re-run's changed debtors).
 
     Chunks are windows of debtor ids: the big tables around a case are keyed by debtor
     (debtors, documents, contact points, messages) and are read by range through their
@@ -161,6 +163,14 @@ def facts_sql(ctx: CycleContext, low: int, high: int) -> tuple[str, list]:
     def col(expr: str, name: str, *p) -> None:
         cols.append(f"{expr} AS {name}")
         params.extend(p)
+
+    def scope(column: str) -> tuple[str, list]:
+        """``column`` (a debtor id) is in the chunk."""
+        sql = f"{column} >= %s AND {column} < %s"
+        if ids is None:
+            return sql, [low, high]
+        clause, clause_params = dialect.id_in(column, ids)
+        return f"{sql} AND {clause}", [low, high, *clause_params]
 
     col("c.id", "case_id")
     col("c.debtor_id", "debtor_id")
@@ -197,12 +207,12 @@ def facts_sql(ctx: CycleContext, low: int, high: int) -> tuple[str, list]:
             f" MIN(CASE WHEN doc.kind <> '{_CREDIT}' AND doc.product <> ''"
             f" THEN {_product_key(ctx, 'doc')} END)"
             f" AS product_key FROM {DOCUMENT} doc WHERE doc.organization_id = %s"
-            f" AND doc.debtor_id >= %s AND doc.debtor_id < %s AND doc.status IN ({_OPEN})"
+            f" AND {scope('doc.debtor_id')[0]} AND doc.status IN ({_OPEN})"
             f" AND doc.balance <> 0"
             f" GROUP BY doc.portfolio_id, doc.debtor_id) dg"
             f" ON dg.portfolio_id = c.portfolio_id AND dg.debtor_id = c.debtor_id"
         )
-        join_params += [ctx.organization_id, low, high]
+        join_params += [ctx.organization_id, *scope("doc.debtor_id")[1]]
     if disputed:
         col(q.boolean("d.is_disputed OR dg.disputed = 1"), "disputed")
     else:
@@ -243,7 +253,7 @@ def facts_sql(ctx: CycleContext, low: int, high: int) -> tuple[str, list]:
         f" SUM(CASE WHEN p.paid_on > {date} THEN {q.cents('p.amount')} ELSE 0 END) AS amount_cents,"
         f" MAX(CASE WHEN p.paid_on >= {date} THEN 1 ELSE 0 END) AS recent"
         f" FROM {CASE} c2 JOIN {PAYMENT} p ON p.portfolio_id = c2.portfolio_id AND p.debtor_id = c2.debtor_id"
-        f" WHERE c2.organization_id = %s AND c2.debtor_id >= %s AND c2.debtor_id < %s"
+        f" WHERE c2.organization_id = %s AND {scope('c2.debtor_id')[0]}"
         f" AND c2.last_payment_on > {date} AND p.status = '{PaymentStatus.POSTED}'"
         f" AND p.paid_on > {date} AND p.paid_on <= {date}"
         f" GROUP BY c2.id) pay ON pay.case_id = c.id"
@@ -254,8 +264,7 @@ def facts_sql(ctx: CycleContext, low: int, high: int) -> tuple[str, list]:
         ctx.days_before(PAYMENT_WINDOW_DAYS),
         ctx.days_before(ctx.config.payment_stop_days),
         ctx.organization_id,
-        low,
-        high,
+        *scope("c2.debtor_id")[1],
         window_start,
         window_start,
         as_of,
@@ -276,19 +285,19 @@ def facts_sql(ctx: CycleContext, low: int, high: int) -> tuple[str, list]:
         kinds = ", ".join(f"'{k}'" for k in CONTACT_TASK_KINDS)
         joins.append(
             f"LEFT JOIN (SELECT x.debtor_id, {q.days_between(date, message_day)} AS days FROM {MESSAGE} x"
-            f" WHERE x.debtor_id >= %s AND x.debtor_id < %s AND x.organization_id = %s"
+            f" WHERE {scope('x.debtor_id')[0]} AND x.organization_id = %s"
             f" AND x.status IN ({statuses}) AND x.sent_at IS NOT NULL"
             f" GROUP BY x.debtor_id) lm ON lm.debtor_id = c.debtor_id"
         )
-        join_params += [as_of, *message_params, low, high, ctx.organization_id]
+        join_params += [as_of, *message_params, *scope("x.debtor_id")[1], ctx.organization_id]
         joins.append(
             f"LEFT JOIN (SELECT c4.debtor_id, {q.days_between(date, task_day)} AS days FROM {CASE} c4"
             f" JOIN {TASK} t ON t.case_id = c4.id WHERE c4.organization_id = %s"
-            f" AND c4.debtor_id >= %s AND c4.debtor_id < %s AND t.kind IN ({kinds})"
+            f" AND {scope('c4.debtor_id')[0]} AND t.kind IN ({kinds})"
             f" AND t.status = '{TaskStatus.DONE}' AND t.completed_at IS NOT NULL"
             f" GROUP BY c4.debtor_id) lt ON lt.debtor_id = c.debtor_id"
         )
-        join_params += [as_of, *task_params, ctx.organization_id, low, high]
+        join_params += [as_of, *task_params, ctx.organization_id, *scope("c4.debtor_id")[1]]
         col(
             "CASE WHEN lm.days >= 0 AND (lt.days IS NULL OR lt.days < 0 OR lm.days <= lt.days) THEN lm.days"
             " WHEN lt.days >= 0 THEN lt.days END",
@@ -302,18 +311,18 @@ def facts_sql(ctx: CycleContext, low: int, high: int) -> tuple[str, list]:
     col(q.boolean("dh.debtor_id IS NOT NULL"), "on_hold")
     joins.append(
         f"LEFT JOIN (SELECT DISTINCT h.debtor_id FROM {HOLD} h WHERE {effective}"
-        f" AND h.debtor_id >= %s AND h.debtor_id < %s"
+        f" AND {scope('h.debtor_id')[0]}"
         f" AND h.scope = '{HoldScope.DEBTOR}') dh ON dh.debtor_id = c.debtor_id"
     )
-    join_params += [*effective_params, low, high]
+    join_params += [*effective_params, *scope("h.debtor_id")[1]]
     col(q.boolean("xh.debtor_id IS NOT NULL"), "document_hold")
     joins.append(
         f"LEFT JOIN (SELECT DISTINCT hd.portfolio_id, hd.debtor_id FROM {HOLD} h JOIN {DOCUMENT} hd"
-        f" ON hd.id = h.document_id WHERE {effective} AND h.debtor_id >= %s AND h.debtor_id < %s"
+        f" ON hd.id = h.document_id WHERE {effective} AND {scope('h.debtor_id')[0]}"
         f" AND h.scope = '{HoldScope.DOCUMENT}') xh"
         f" ON xh.portfolio_id = c.portfolio_id AND xh.debtor_id = c.debtor_id"
     )
-    join_params += [*effective_params, low, high]
+    join_params += [*effective_params, *scope("h.debtor_id")[1]]
 
     # The stored state.
     col(q.boolean("s.case_id IS NOT NULL"), "has_state")
@@ -345,15 +354,15 @@ def facts_sql(ctx: CycleContext, low: int, high: int) -> tuple[str, list]:
         state, state_on = f"{STATE} s", "s.case_id = c.id"
     sql = (
         f"SELECT {', '.join(cols)} FROM {CASE} c"
-        f" JOIN (SELECT * FROM {DEBTOR} WHERE id >= %s AND id < %s) d ON d.id = c.debtor_id"
+        f" JOIN (SELECT * FROM {DEBTOR} WHERE {scope('id')[0]}) d ON d.id = c.debtor_id"
         f" JOIN {PORTFOLIO} pf ON pf.id = c.portfolio_id"
         f" LEFT JOIN {state} ON {state_on} "
         + " ".join(joins)
-        + f" WHERE c.organization_id = %s AND c.debtor_id >= %s AND c.debtor_id < %s"
+        + f" WHERE c.organization_id = %s AND {scope('c.debtor_id')[0]}"
         f" AND (c.status = '{CaseStatus.OPEN}' OR s.stage_id IS NOT NULL OR s.segment_id IS NOT NULL"
         f" OR s.strategy_id IS NOT NULL)"
     )
-    return sql, [*params, low, high, *join_params, ctx.organization_id, low, high]
+    return sql, [*params, *scope("id")[1], *join_params, ctx.organization_id, *scope("c.debtor_id")[1]]
 
 
 def _stage_code_sql(ctx: CycleContext, column: str) -> tuple[str, list]:

@@ -5,9 +5,11 @@ debtor ids (every case of a debtor in the same chunk), each chunk in one transac
 fixed list of statements (scratch tables FACTS → DECISIONS → DUE, then the writes), and the
 CycleRun row records each chunk done in the same transaction. Killed at any point and run
 again for the same date, a run skips the chunks already done and redoes the rest, so the end
-state is that of an uninterrupted run. A re-run of a completed date writes nothing (every
-write is guarded by "differs" or "not yet there"). On PostgreSQL, outside a transaction,
-chunks run on several connections at once."""
+state is that of an uninterrupted run. Every write is guarded by "differs" or "not yet
+there", so running a date again changes only what its inputs changed; and a re-run of a
+completed date redoes only the debtors with an input written since its pass started
+(``changes``): when nothing changed it runs a few statements and writes nothing. On
+PostgreSQL, outside a transaction, chunks run on several connections at once."""
 
 from __future__ import annotations
 
@@ -27,11 +29,12 @@ from django.utils.translation import gettext as _
 
 from recobro.core.clock import now
 from recobro.negotiation.engine import resolve_promises
+from recobro.negotiation.models import PromiseStatus
 from recobro.portfolio import dialect
 from recobro.portfolio.engine import refresh_cases
 from recobro.strategy.models import CycleRun, CycleStatus, StageTransition
 
-from . import assignment, facts, priority, stages, steps
+from . import assignment, changes, facts, priority, stages, steps
 from . import sql as q
 from .config import CycleError, load_config
 from .context import DECISIONS, DUE, FACTS, CycleContext
@@ -51,6 +54,10 @@ CHUNK_SIZE = int(
 
 #: Chunks of a run made outside any transaction go to this many connections on PostgreSQL.
 WORKERS = int(getattr(settings, "RECOBRO_CYCLE_WORKERS", 0) or min(4, os.cpu_count() or 1))
+
+#: A re-run with more changed debtors than this goes over every debtor id window instead of
+#: lists of ids (a window reads its debtors' rows by range, cheaper than a long id list).
+INCREMENTAL_LIMIT = 200_000
 
 #: Cases in the dry run's sample.
 SAMPLE_SIZE = 20
@@ -124,32 +131,61 @@ def run_cycle(
             counts = cycle.run(organization, None)
             transaction.set_rollback(True)
         return counts
-    run = _start(organization, as_of)
+    run, since = _start(organization, as_of, changes.fingerprint(organization, config))
     try:
-        counts = cycle.run(organization, run)
+        counts = cycle.run(organization, run, since=since)
     except BaseException as error:
         _fail(run, error)
         raise
     return counts
 
 
-def _start(organization, as_of: dt.date) -> CycleRun:
-    """The CycleRun of the date: new, resumed (running or failed: its chunks done are kept),
-    or a completed one run again (from the start)."""
+def _start(organization, as_of: dt.date, fingerprint: str) -> tuple[CycleRun, dt.datetime | None]:
+    """The CycleRun of the date and, for a re-run of a completed pass, the moment since which
+    changed debtors are redone (None: a full pass).
+
+    A new date starts a full pass; a running or failed one resumes its pass (its chunks done
+    are kept; a failed re-run is re-run); a completed one is re-run over the debtors changed
+    since its pass started, unless the configuration changed since (then a full pass again).
+    ``pass_started_at`` is when the pass the results stand on started (its first attempt)."""
+    started = now()
     with transaction.atomic():
         run, created = CycleRun.objects.select_for_update().get_or_create(
-            organization=organization, as_of=as_of
+            organization=organization,
+            as_of=as_of,
+            defaults={"pass_started_at": started, "counts": {"config": fingerprint}},
         )
-        if not created:
-            if run.status == CycleStatus.DONE:
-                run.counts = {}
-                run.checkpoint = None
-            run.status = CycleStatus.RUNNING
-            run.attempts += 1
-            run.error = ""
-            run.finished_at = None
-            run.save(update_fields=["status", "attempts", "error", "finished_at", "counts", "checkpoint"])
-    return run
+        if created:
+            return run, None
+        counts = run.counts or {}
+        rerun = run.status == CycleStatus.DONE or counts.get("incremental")
+        if rerun and run.pass_started_at is not None and counts.get("config") == fingerprint:
+            since = run.pass_started_at
+            run.counts = {"config": fingerprint, "incremental": True}
+            run.checkpoint = None
+        elif rerun or not counts.get("chunks_done"):
+            since = None  # from the start: a full pass
+            run.pass_started_at = started
+            run.counts = {"config": fingerprint}
+            run.checkpoint = None
+        else:
+            since = None  # resumed: the pass started with its first attempt
+        run.status = CycleStatus.RUNNING
+        run.attempts += 1
+        run.error = ""
+        run.finished_at = None
+        run.save(
+            update_fields=[
+                "status",
+                "attempts",
+                "error",
+                "finished_at",
+                "counts",
+                "checkpoint",
+                "pass_started_at",
+            ]
+        )
+    return run, since
 
 
 def _fail(run: CycleRun, error: BaseException) -> None:
@@ -245,9 +281,9 @@ class _Cycle:
         ]
         return sql, params
 
-    def _statements(self, low: int, high: int, stamp) -> dict[str, list[tuple[str, list]]]:
+    def _statements(self, low: int, high: int, stamp, ids=None) -> dict[str, list[tuple[str, list]]]:
         ctx = self.ctx
-        facts_select, facts_params = facts.facts_sql(ctx, low, high)
+        facts_select, facts_params = facts.facts_sql(ctx, low, high, ids)
         decisions_select, decisions_params = self._decisions_sql()
         due_select, due_params = steps.due_sql(ctx)
         org = ctx.organization_id
@@ -318,16 +354,33 @@ class _Cycle:
 
     # --- the run ----------------------------------------------------------------------
 
-    def run(self, organization, run: CycleRun | None) -> dict:
+    def run(self, organization, run: CycleRun | None, since: dt.datetime | None = None) -> dict:
+        """The run's phases; ``since``: only the debtors with an input written since then."""
         ctx = self.ctx
+        attempt_started = now()
+        debtors = None if since is None else changes.dirty_debtors(ctx.organization_id, since)
+        if debtors is not None and len(debtors) > INCREMENTAL_LIMIT:
+            debtors = None  # many changes: by windows, every debtor (unchanged ones write nothing)
         self.progress("promises", 0, 1)
-        promises = resolve_promises(organization=organization, as_of=ctx.as_of)
-        self.progress("cases", 0, 1)
-        refreshed = refresh_cases(organization=organization, as_of=ctx.as_of)
-        windows = _windows(ctx.organization_id, CHUNK_SIZE)
+        if debtors == []:
+            outcomes = (PromiseStatus.KEPT, PromiseStatus.PARTLY_KEPT, PromiseStatus.BROKEN)
+            promises = {**{str(s): 0 for s in outcomes}, "updated": 0}
+            refreshed = {"created": 0, "updated": 0, "closed": 0, "chunks": 0}
+        else:
+            promises = resolve_promises(organization=organization, as_of=ctx.as_of, debtor_ids=debtors)
+            self.progress("cases", 0, 1)
+            refreshed = refresh_cases(organization=organization, as_of=ctx.as_of, debtor_ids=debtors)
         done = set()
-        if run is not None:
-            done = {int(w) for w in (run.counts or {}).get("chunks_done", [])}
+        if debtors is not None:
+            windows = [
+                (ids[0], ids[-1] + 1, ids)
+                for ids in (debtors[i : i + CHUNK_SIZE] for i in range(0, len(debtors), CHUNK_SIZE))
+            ]
+        else:
+            windows = _windows(ctx.organization_id, CHUNK_SIZE)
+            if run is not None:
+                done = {int(w) for w in (run.counts or {}).get("chunks_done", [])}
+        if run is not None and windows:
             CycleRun.objects.filter(pk=run.pk).update(phase="chunks")
         todo = [w for w in windows if w[0] not in done]
         total = len(windows)
@@ -357,12 +410,13 @@ class _Cycle:
         if run is not None:
             run.refresh_from_db()
             counts = _summary(run.counts.get("totals", {}), ctx, promises, refreshed, total, dry_run=False)
-            CycleRun.objects.filter(pk=run.pk).update(
-                status=CycleStatus.DONE,
-                phase="done",
-                finished_at=now(),
-                counts={**run.counts, "summary": counts},
-            )
+            counts["debtors_changed"] = None if since is None or debtors is None else len(debtors)
+            done_fields = {"status": CycleStatus.DONE, "phase": "done", "finished_at": now()}
+            if since is not None:
+                # Every debtor changed before this attempt started has now been redone.
+                done_fields["pass_started_at"] = attempt_started
+            state = {k: v for k, v in run.counts.items() if k != "incremental"}
+            CycleRun.objects.filter(pk=run.pk).update(**done_fields, counts={**state, "summary": counts})
             return counts
         counts = _summary(self.totals, ctx, promises, refreshed, total, dry_run=True)
         counts["plan"] = self._plan(counts)
@@ -388,11 +442,11 @@ class _Cycle:
             if self.kill_after and self.committed >= self.kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    def _chunk(self, low: int, high: int) -> dict:
-        """Phases 2–8 for the cases of the debtors with ids in [low, high); the caller holds
-        the transaction."""
+    def _chunk(self, low: int, high: int, ids: list[int] | None = None) -> dict:
+        """Phases 2–8 for the cases of the debtors with ids in [low, high) (and in ``ids``, when
+        given); the caller holds the transaction."""
         counts: dict = {}
-        statements = self._statements(low, high, now())
+        statements = self._statements(low, high, now(), ids)
         with connection.cursor() as cursor, dialect.bulk_settings(cursor):
             if self.ctx.postgresql:
                 # Two runs of one organization at once (a scheduler and a person) take turns
@@ -596,13 +650,16 @@ def _add(totals: dict, counts: dict) -> dict:
     return result
 
 
-def _checkpoint(run: CycleRun, window: tuple[int, int], counts: dict) -> None:
-    """Record the chunk as done, in the chunk's own transaction."""
+def _checkpoint(run: CycleRun, window: tuple, counts: dict) -> None:
+    """Record the chunk as done, in the chunk's own transaction. A re-run's chunks (lists of
+    changed debtors) only add their counts: a failed re-run is re-run whole."""
     locked = CycleRun.objects.select_for_update().only("counts", "checkpoint").get(pk=run.pk)
     state = dict(locked.counts or {})
-    done = sorted({*state.get("chunks_done", []), window[0]})
-    state["chunks_done"] = done
     state["totals"] = _add(state.get("totals", {}), counts)
+    if len(window) > 2:
+        CycleRun.objects.filter(pk=run.pk).update(counts=state)
+        return
+    state["chunks_done"] = sorted({*state.get("chunks_done", []), window[0]})
     CycleRun.objects.filter(pk=run.pk).update(
         counts=state, checkpoint=max(window[1] - 1, locked.checkpoint or 0)
     )
