@@ -44,7 +44,7 @@ def test_generated_data_runs_through_the_cycle_and_the_naive_loop_decides_like_t
     sample = list(
         Case.objects.filter(organization=org, status="open").order_by("pk").values_list("pk", flat=True)
     )
-    sample = sample[::8]
+    sample = sample[::2]  # ~200 cases: ~5 % get a next-day action, so some always do
     with transaction.atomic():
         naive = bench_cycle.naive_cycle(org, sample, next_day)
         transaction.set_rollback(True)
