@@ -63,4 +63,3 @@ def test_deleting_a_segment_or_contact_point_clears_the_references(ran):
     point.delete()
     message.refresh_from_db()
     assert message.contact_point_id is None
-
