@@ -5,6 +5,8 @@ import threading
 import time
 
 import pytest
+from django.db import OperationalError
+from kombu.exceptions import OperationalError as BrokerError
 
 from recobro.strategy import schedule
 from recobro.strategy.models import CycleRun, CycleStatus, StrategySettings
@@ -80,7 +82,7 @@ def test_run_due_cycles_enqueues_each_due_organization_and_survives_one_failure(
     def enqueue(due: DueCycle):
         seen.append(due.slug)
         if due.slug == "cobranzas-andinas":
-            raise RuntimeError("broker down")
+            raise BrokerError("broker down")
 
     started = run_due_cycles(at=MORNING + dt.timedelta(hours=1), enqueue=enqueue)
     assert sorted(seen) == ["cobranzas-andinas", "comercial-norte"]
@@ -147,7 +149,7 @@ def test_the_embedded_scheduler_starts_once_and_ticks_until_stopped(embedded):
     def tick():
         ticks.append(time.monotonic())
         if len(ticks) == 1:
-            raise RuntimeError("database is locked")  # logged; the loop goes on
+            raise OperationalError("database is locked")  # logged; the loop goes on
         ticked.set()
 
     first = schedule.start_embedded_scheduler(SERVING, {}, interval=0.01, startup_delay=0, tick=tick)

@@ -26,11 +26,17 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
+from kombu.exceptions import OperationalError as BrokerError
 
 from recobro.core import clock
 from recobro.core.models import Organization
+from recobro.strategy.engine.config import CycleError
 from recobro.strategy.models import CycleRun, CycleStatus, StrategySettings
+
+#: What one organization's cycle may fail with and the others must survive: its
+#: configuration or date refused, the database, or the broker. Anything else is a bug.
+CYCLE_FAILURES = (CycleError, DatabaseError, BrokerError)
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +113,7 @@ def run_due_cycles(
     for due in due_cycles(at=at):
         try:
             enqueue(due)
-        except Exception:
+        except CYCLE_FAILURES:
             logger.exception("daily cycle of %s for %s failed", due.slug, due.as_of)
         else:
             started.append(due)
@@ -153,7 +159,7 @@ class EmbeddedScheduler:
         while True:
             try:
                 self.tick()
-            except Exception:
+            except CYCLE_FAILURES:
                 # The database may be missing or locked for a moment; try again next time.
                 logger.exception("the embedded cycle scheduler could not look for due cycles")
             finally:

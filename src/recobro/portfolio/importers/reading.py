@@ -6,6 +6,7 @@ encoding, an unterminated quote, not a real XLSX) raise ``FileProblem``.
 """
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -271,11 +272,10 @@ def _open_xlsx(fh: BinaryIO, file_name: str) -> Table:
         raise _problem("empty_file", _("The workbook has no sheets."))
     sheet = workbook.worksheets[0]
     rows = _xlsx_rows(sheet)
-    try:
+    with contextlib.ExitStack() as on_error:  # closes the workbook if the header cannot be read
+        on_error.callback(workbook.close)
         header_line, header, titles, rows = _find_header(rows)
-    except Exception:
-        workbook.close()
-        raise
+        on_error.pop_all()
     while header and not header[-1]:
         header.pop()
     if not header:

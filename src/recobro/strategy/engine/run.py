@@ -23,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
@@ -195,7 +195,7 @@ def _fail(run: CycleRun, error: BaseException) -> None:
         CycleRun.objects.filter(pk=run.pk).update(
             status=CycleStatus.FAILED, error=f"{type(error).__name__}: {error}"[:5000]
         )
-    except Exception:
+    except DatabaseError:  # the original error is re-raised by the caller either way
         logger.exception("cycle run %s: could not record the failure", run.pk)
 
 

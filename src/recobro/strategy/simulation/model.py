@@ -146,7 +146,7 @@ def log_odds(case: CaseView) -> float:
     else:
         z = OVERDUE_INTERCEPT - OVERDUE_SLOPE * math.log1p(case.dpd)
     if case.balance > 0 and case.typical_balance > 0:
-        z += BALANCE_SLOPE * math.log(float(case.balance / case.typical_balance))
+        z += BALANCE_SLOPE * float((case.balance / case.typical_balance).ln())  # amounts stay Decimal
     for channel, age in case.contacts.items():
         if 0 <= age <= CONTACT_WINDOW_DAYS:
             z += CONTACT_LIFT.get(channel, 0.0) * math.exp(-age / CONTACT_DECAY_DAYS)
